@@ -1,0 +1,65 @@
+"""Coded errors and warnings of imr_nlp.
+
+Every message a user can see has a code here, so that a log line can be
+looked up (``E003``) and a warning can be filtered by its class.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+
+class ImrWarning(UserWarning):
+    """Base class of every warning imr_nlp gives."""
+
+
+class ImrError(Exception):
+    """Base class of every error imr_nlp raises."""
+
+
+class PatternFileError(ImrError, ValueError):
+    """A file in ``patterns/`` is missing or malformed."""
+
+
+class InputError(ImrError, ValueError):
+    """A letter cannot be read or is not a letter (empty, no text layer, ...)."""
+
+    def __init__(self, message: str, *, reason: str, path: str | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.path = path
+
+
+class AnnotationError(ImrError, ValueError):
+    """A corrected annotation file does not fit its text (offsets, labels, JSON)."""
+
+
+class Errors:
+    E001 = "[E001] Pattern file {path} not found. Is imr_nlp installed with its patterns/?"
+    E002 = "[E002] {path}, line {line}: {problem}"
+    E003 = "[E003] Unknown pattern file '{name}'. Known: {known}"
+    E010 = "[E010] {path}: empty file (0 bytes)."
+    E011 = "[E011] {path}: no text could be extracted (a scanned PDF without a text layer?)."
+    E012 = "[E012] {path}: the PDF is encrypted and cannot be read."
+    E013 = "[E013] {path}: not a readable PDF ({detail})."
+    E014 = "[E014] {path}: unsupported file type '{suffix}' (expected .txt or .pdf)."
+    E015 = "[E015] {path}: cannot be read ({detail})."
+    E016 = (
+        "[E016] Text of {length:,} characters exceeds nlp.max_length ({max_length:,}); "
+        "pass it through imr_nlp.process_long_text() or raise nlp.max_length."
+    )
+    E020 = "[E020] Unknown output format '{suffix}'; use .csv, .jsonl or .parquet."
+    E030 = "[E030] Unknown annotation format '{format}'. Known: {known}"
+    E031 = "[E031] {path}, {where}: {problem}"
+
+
+class Warnings:
+    W001 = "[W001] {path}: not valid UTF-8; decoded as {encoding}."
+    W002 = "[W002] Letter '{doc_id}' has no IMR decision section; it gives no records."
+    W003 = "[W003] Letter '{doc_id}': {problem}"
+    W004 = "[W004] {path}: text is only whitespace."
+
+
+def warn(message: str, *, category: type[Warning] = ImrWarning, stacklevel: int = 2) -> None:
+    """Give an imr_nlp warning (a thin wrapper so every warning has one class)."""
+    warnings.warn(message, category, stacklevel=stacklevel + 1)
