@@ -76,15 +76,16 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     "drugs": ("label", "pattern", "id"),
     "drug_classes": ("label", "pattern", "id"),
     "dosage": ("label", "pattern"),
-    "guidelines": ("label", "pattern"),
-    "diagnoses": ("label", "pattern"),
+    "guidelines": ("label", "kind", "pattern"),
+    "diagnoses": ("label", "kind", "pattern"),
     "necessity": ("label", "pattern"),
-    "sections": ("section_title", "category", "pattern"),
+    "sections": ("category", "literal"),
     "context": ("literal", "category", "direction"),
     "tokenizer": ("kind", "pattern"),
     "sentences": ("kind", "pattern"),
     "records": ("kind", "key", "value"),
     "categories": ("category", "pattern"),
+    "pdf_noise": ("kind", "pattern"),
 }
 
 

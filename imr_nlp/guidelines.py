@@ -1,0 +1,111 @@
+"""GUIDELINE spans: a guideline's name and the chapter, topic, section and pages that follow it.
+
+Two shapes occur in IMR letters (annotation.md):
+
+- the guideline lines of an item ("MAXIMUS guideline: Decision based on MTUS
+  Chronic Pain Treatment Guidelines Benzodiazepines Page(s): 24."): the
+  citation runs from the name to the end of its sentence;
+- prose ("The MTUS Guidelines, page 24, state", "MTUS, Benzodiazepines, page
+  24", "ODG, Pain Chapter"): the name is extended only by a tail that is
+  clearly part of the citation (a page, a section, a chapter, a topic that is
+  followed by a page, and "for/under <topic>" clauses after a page).
+"""
+
+import re
+from typing import Any
+
+from .layout import label_regions
+
+_STOP = (
+    r"(?!(?:states?|recommends?|indicates?|notes?|says|supports?|is|are|was|were|does|do|"
+    r"has|have|for|under|and|which|that|the|in|on|to|as|with|by)\b)"
+)
+_CITATION_END = re.compile(r"\.(?=\s+[A-Z(]|\s*$)|,\s+which\s+(?:is|are)\b|\n(?:[ \t]*\n){2,}")
+_PAGE_NUMBERS = re.compile(r"\d+(?:\s*-\s*\d+)?(?:\s*(?:,|and|&)\s*\d+(?:\s*-\s*\d+)?)*")
+
+
+class GuidelineFinder:
+    """Find GUIDELINE spans in a text from the rules of ``patterns/guidelines.jsonl``."""
+
+    def __init__(self, rules: list[dict[str, Any]]):
+        self.rules = rules
+        names = [r for r in rules if r["kind"] == "name"]
+        self._names = [(re.compile(r["pattern"]), r["source"]) for r in names]
+        piece = {r["kind"]: r["pattern"] for r in rules if r["kind"] != "name"}
+        page, topic = piece["page"], piece["topic"]
+        topic = topic.replace(r"(?:\s+(?:of|and|for|&)?\s*", r"(?:\s+" + _STOP + r"(?:of\s+|and\s+|&\s+)?")
+        self._lead = re.compile(piece["citation_lead"])
+        self._page = re.compile(page)
+        self._tails = [
+            re.compile(r",?\s*" + piece["section"]),
+            re.compile(r",?\s*" + page),
+            re.compile(r",?\s+" + topic + r",?\s*" + page),
+            re.compile(r",?\s+" + piece["chapter"]),
+        ]
+        self._clause = re.compile(r",?\s+(?:for|under)\s+" + topic)
+
+    def names(self, text: str) -> list[tuple[int, int, str]]:
+        """All guideline names, longest first where they overlap."""
+        found = []
+        for regex, source in self._names:
+            for m in regex.finditer(text):
+                found.append((m.start(), m.end(), source))
+        found.sort(key=lambda x: (x[0], -(x[1] - x[0])))
+        out: list[tuple[int, int, str]] = []
+        for s, e, src in found:
+            if out and s < out[-1][1]:
+                continue
+            out.append((s, e, src))
+        return out
+
+    def extend_prose(self, text: str, end: int) -> int:
+        """Extend a name in prose over the citation tail that belongs to it."""
+        for tail in self._tails:
+            m = tail.match(text, end)
+            if m:
+                end = m.end()
+                if tail is not self._tails[-1] and tail is not self._tails[0]:
+                    while True:
+                        c = self._clause.match(text, end)
+                        if not c:
+                            break
+                        end = c.end()
+                break
+        return end
+
+    def __call__(self, text: str) -> list[dict[str, Any]]:
+        """Find GUIDELINE spans.
+
+        text (str): the letter.
+        RETURNS (list[dict]): ``{"start", "end", "source", "pages"}`` in text order.
+        """
+        names = self.names(text)
+        regions = [(s, e) for cat, s, e in label_regions(text) if cat != "decision_rationale"]
+        spans: list[dict[str, Any]] = []
+        used_until = -1
+        for start, end, source in names:
+            if start < used_until:
+                continue
+            region = next(((s, e) for s, e in regions if s <= start < e), None)
+            if region is not None:
+                m = _CITATION_END.search(text, end, region[1])
+                stop = m.start() if m else region[1]
+                end = max(end, stop)
+            else:
+                end = self.extend_prose(text, end)
+            while end > start and text[end - 1] in ".,;: \t\n\f":
+                end -= 1
+            sources = {src for s, e, src in names if start <= s < end}
+            if "ACOEM" in sources and source == "MTUS":
+                source = "ACOEM"
+            spans.append({"start": start, "end": end, "source": source, "pages": self.pages(text[start:end])})
+            used_until = end
+        return spans
+
+    def pages(self, citation: str) -> str | None:
+        """The pages a citation gives, as written ("24", "63-66", "78, 80")."""
+        m = self._page.search(citation)
+        if not m:
+            return None
+        n = _PAGE_NUMBERS.search(m.group(0))
+        return re.sub(r"\s+", " ", n.group(0)) if n else None

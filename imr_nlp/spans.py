@@ -1,0 +1,44 @@
+"""Small helpers shared by the taggers: regex rules to character spans, trimming."""
+
+import re
+from typing import Any, Iterator
+
+_TRAIL = ".,;: \t\n\r\f"
+
+
+def compile_rules(rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], re.Pattern]]:
+    """Compile the ``pattern`` of each rule row once (at load, never per letter)."""
+    return [(row, re.compile(row["pattern"])) for row in rows]
+
+
+def iter_matches(
+    text: str, rules: list[tuple[dict[str, Any], re.Pattern]]
+) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """Yield ``(start, end, rule)`` for every match of every rule, trimmed.
+
+    A rule's ``group`` names the capture group that is the span; its
+    ``not_after`` is a regex that must not match the 40 characters before.
+    """
+    for row, regex in rules:
+        group = row.get("group", 0)
+        not_after = row.get("_not_after")
+        if not_after is None and "not_after" in row:
+            not_after = row["_not_after"] = re.compile(row["not_after"])
+        for m in regex.finditer(text):
+            start, end = m.span(group)
+            if start < 0:
+                continue
+            if not_after is not None and not_after.search(text, max(0, start - 40), start):
+                continue
+            start, end = trim(text, start, end)
+            if end > start:
+                yield start, end, row
+
+
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Move a span's ends off white space and off a trailing ``.,;:`` (annotation.md)."""
+    while end > start and text[end - 1] in _TRAIL:
+        end -= 1
+    while start < end and text[start].isspace():
+        start += 1
+    return start, end
