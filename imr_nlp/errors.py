@@ -48,6 +48,11 @@ class Errors:
         "[E016] Text of {length:,} characters exceeds nlp.max_length ({max_length:,}); "
         "pass it through imr_nlp.process_long_text() or raise nlp.max_length."
     )
+    E017 = (
+        "[E017] {path}: looks like binary data, not text "
+        "({share:.0%} control characters); is it really a .txt letter?"
+    )
+    E018 = "[E018] {path}: text is only whitespace."
     E020 = "[E020] Unknown output format '{suffix}'; use .csv, .jsonl or .parquet."
     E030 = "[E030] Unknown annotation format '{format}'. Known: {known}"
     E031 = "[E031] {path}, {where}: {problem}"
