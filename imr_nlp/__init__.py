@@ -1,0 +1,95 @@
+"""imr_nlp: California workers' compensation IMR determination letters as data.
+
+>>> import imr_nlp
+>>> nlp = imr_nlp.load()
+>>> doc = nlp(letter_text)
+>>> doc.ents, doc._.requests
+
+Importing this package loads nothing; ``load()`` builds the pipeline from the
+package's own files (no download).
+"""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    import pandas
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+LABELS = (
+    "DRUG", "DRUG_CLASS", "STRENGTH", "QUANTITY", "FREQUENCY",
+    "GUIDELINE", "DIAGNOSIS", "OUTCOME", "NECESSITY",
+)
+
+PIPE_NAMES = (
+    "imr_sentences", "imr_sections", "imr_abbreviations",
+    "imr_entities", "imr_context", "imr_requests",
+)
+
+
+def blank_config() -> dict[str, Any]:
+    """The spaCy config of the rule pipeline (the tokenizer and the six components)."""
+    return {
+        "nlp": {
+            "lang": "en",
+            "pipeline": list(PIPE_NAMES),
+            "tokenizer": {"@tokenizers": "imr_nlp.tokenizer.v1"},
+        },
+        "components": {name: {"factory": name} for name in PIPE_NAMES},
+    }
+
+
+def load(model: str | Path | None = None, *, disable: Iterable[str] = ()) -> "Language":
+    """Build the imr_nlp pipeline, offline, from the package's own files.
+
+    model (str | Path | None): None for the rule pipeline; or a folder written by
+        ``imr-nlp train`` (a trained pipeline whose spans are combined with the rules).
+    disable (Iterable[str]): component names to leave out (e.g. "imr_requests").
+    RETURNS (Language): the pipeline; ``nlp(text)`` gives ``doc.ents`` and ``doc._.requests``.
+    """
+    import spacy
+
+    from . import components  # noqa: F401  (registers the factories)
+    from .extensions import register
+
+    register()
+    if model is not None:
+        from .training import load_trained
+
+        return load_trained(model, disable=disable)
+    from spacy.util import load_model_from_config
+    from thinc.api import Config
+
+    nlp = load_model_from_config(Config(blank_config()), auto_fill=True, validate=True)
+    for name in disable:
+        nlp.remove_pipe(name)
+    return nlp
+
+
+def to_dataframe(docs: Iterable["Doc"]) -> "pandas.DataFrame":
+    """One row per disputed item of the letters, with the columns of records.md in order.
+
+    docs (Iterable[Doc]): letters processed by ``imr_nlp.load()``.
+    RETURNS (pandas.DataFrame): one row per record; list fields stay lists.
+    """
+    from .records import records_dataframe
+
+    return records_dataframe(r for doc in docs for r in (doc._.requests or []))
+
+
+def evaluate(gold_path: str | Path, *, nlp: "Language | None" = None) -> dict[str, Any]:
+    """Precision, recall and F1 per label (exact and overlap) against a gold JSONL file.
+
+    gold_path (str | Path): gold in the shape of ``shared/gold/seeds.jsonl``.
+    nlp (Language | None): the pipeline to score; ``load()`` when None.
+    RETURNS (dict): scores, see ``imr_nlp.scoring.score``.
+    """
+    from .scoring import evaluate_file
+
+    return evaluate_file(gold_path, nlp=nlp or load())
+
+
+__all__ = ["LABELS", "load", "to_dataframe", "evaluate", "__version__"]

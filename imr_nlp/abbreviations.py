@@ -1,0 +1,55 @@
+"""imr_abbreviations: abbreviations a letter defines, by scispaCy's algorithm.
+
+scispaCy's ``find_abbreviation`` (Schwartz & Hearst 2003) is a pure function;
+this component calls it on "long form (SHORT)" candidates and records every
+later use of SHORT. It stores plain tuples in ``doc._.abbreviations`` (not
+Span objects) so that results survive ``nlp.pipe(n_process=2)`` and DocBin,
+and it keeps no state between letters (scispaCy's own component grows a
+shared Matcher as it goes).
+"""
+
+import re
+
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+
+class Abbreviations:
+    """Find "long form (SHORT)" definitions and every use of SHORT."""
+
+    def __init__(self, nlp: Language, name: str = "imr_abbreviations"):
+        from scispacy.abbreviation import filter_matches, find_abbreviation
+
+        self.name = name
+        self._filter = filter_matches
+        self._find = find_abbreviation
+        self.matcher = Matcher(nlp.vocab)
+        self.matcher.add("parenthesis", [[{"ORTH": "("}, {"OP": "+"}, {"ORTH": ")"}]])
+        if not Doc.has_extension("abbreviations"):
+            Doc.set_extension("abbreviations", default=[])
+
+    def __call__(self, doc: Doc) -> Doc:
+        if "(" not in doc.text:
+            doc._.abbreviations = []
+            return doc
+        matches = [(m, s + 1, e - 1) for m, s, e in self.matcher(doc) if e - s <= 10]
+        found: list[tuple[int, int, int, int]] = []
+        seen: set[str] = set()
+        for long_cand, short_cand in self._filter(matches, doc):
+            short, long = self._find(long_cand, short_cand)
+            if long is None or short.text in seen:
+                continue
+            seen.add(short.text)
+            found.append((short.start_char, short.end_char, long.start_char, long.end_char))
+            for m in re.finditer(r"(?<![\w-])" + re.escape(short.text) + r"(?![\w-])", doc.text):
+                if m.start() != short.start_char:
+                    found.append((m.start(), m.end(), long.start_char, long.end_char))
+        doc._.abbreviations = sorted(found)
+        return doc
+
+
+@Language.factory("imr_abbreviations", assigns=["doc._.abbreviations"], default_config={})
+def make_abbreviations(nlp: Language, name: str) -> Abbreviations:
+    """Factory of the imr_abbreviations component."""
+    return Abbreviations(nlp, name)

@@ -1,0 +1,7 @@
+"""Import every module that registers a factory, so ``load()`` and ``spacy.load`` find them.
+
+A saved pipeline loaded in a fresh process finds the factories through the
+``spacy_factories`` entry points of pyproject.toml instead.
+"""
+
+from . import abbreviations, context, entities, requests, sections, sentences, tokenizer  # noqa: F401

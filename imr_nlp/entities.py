@@ -1,0 +1,264 @@
+"""imr_entities: the nine labels of annotation.md, tagged in one pass.
+
+Each label's rules are data in ``patterns/`` (drugs, drug classes, dosage,
+guidelines, diagnoses, necessity/outcome). Lexicons are matched with spaCy's
+PhraseMatcher, built once at load; dose, guideline and outcome expressions are
+compiled regexes on the text. The close calls of annotation.md are applied as
+filters, then overlaps are resolved once and ``doc.ents`` is set once:
+
+- a GUIDELINE, OUTCOME or NECESSITY span wins over anything inside it
+  (drug names in a citation are part of it), otherwise the longer span wins;
+- FREQUENCY, a form amount (``cream 180gm``) and STRENGTH are kept only
+  near a DRUG in the same sentence (visit counts and "5% of patients" are not
+  doses); a STRENGTH before "oral morphine equivalents" and a drug used as a
+  unit ("morphine equivalents") are dropped;
+- a class word naming an effect ("muscle relaxant effects", "range of action
+  includes ... anticonvulsant") is not a DRUG_CLASS;
+- an abbreviation the letter defines ("Complex Regional Pain Syndrome
+  (CRPS)") takes the label of its long form and carries it in ``_.long_form``.
+"""
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import ensure_path, filter_spans
+
+from .diagnoses import DiagnosisLists
+from .extensions import register
+from .guidelines import GuidelineFinder
+from .patterns import load_patterns, read_jsonl, SCHEMAS
+from .spans import compile_rules, iter_matches
+
+RULE_FILES = ("drugs", "drug_classes", "dosage", "guidelines", "diagnoses", "necessity")
+HIGH = {"GUIDELINE": 2, "OUTCOME": 2, "NECESSITY": 2}
+ANCHORED = {"FREQUENCY", "STRENGTH"}
+
+_EFFECT_AFTER = re.compile(
+    r"(?:(?:\s*,\s*|\s*/\s*|\s+(?:and|or)\s+|\s+)"
+    r"(?!(?:have|has|had|are|is|was|were|cause|causes|with|of|side|adverse|the)\b)[a-z-]+){0,3}"
+    r"\s+(?:effects?|properties|activity)\b"
+)
+_ACTION_BEFORE = re.compile(r"(?i)\b(?:range\s+of\s+action|actions?)\s+includes?\b[^.]*$")
+_UNIT_AFTER = re.compile(r"(?i)\s+(?:sulfate\s+)?(?:equivalen|milligram\s+equivalen)")
+_MED_AFTER = re.compile(r"(?i)\s+(?:of\s+)?(?:oral\s+)?(?:morphine\s+equivalen|MED\b|MME\b|morphine\s+milligram)")
+
+
+class Entities:
+    """Tag DRUG, DRUG_CLASS, STRENGTH, QUANTITY, FREQUENCY, GUIDELINE, DIAGNOSIS,
+    OUTCOME and NECESSITY from rule data."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        name: str = "imr_entities",
+        *,
+        dose_window: int = 16,
+        overwrite_ents: bool = True,
+    ):
+        """Build the taggers from ``patterns/``.
+
+        nlp (Language): the pipeline (its tokenizer turns lexicon entries into patterns).
+        name (str): the component name.
+        dose_window (int): how many tokens after a DRUG a FREQUENCY or STRENGTH may stand.
+        overwrite_ents (bool): replace entities set by earlier components.
+        """
+        register()
+        self.nlp = nlp
+        self.name = name
+        self.dose_window = dose_window
+        self.overwrite_ents = overwrite_ents
+        self.set_rules({name: load_patterns(name) for name in RULE_FILES})
+
+    # -- building -------------------------------------------------------------
+    def set_rules(self, rules: dict[str, list[dict[str, Any]]]) -> None:
+        """Build matchers and regexes from rule rows (one list per file of RULE_FILES)."""
+        self.rules = rules
+        vocab = self.nlp.vocab
+        self.lexicon: dict[str, tuple[str, str | None, str | None]] = {}
+        self.matcher = PhraseMatcher(vocab, attr="LOWER")
+        groups: dict[str, list[str]] = {}
+        for row in rules["drugs"]:
+            key = f"DRUG|{row['id']}|{row.get('class') or 'other'}"
+            groups.setdefault(key, []).append(row["pattern"])
+        for row in rules["drug_classes"]:
+            key = f"DRUG_CLASS||{row['id']}"
+            groups.setdefault(key, []).append(row["pattern"])
+        for row in rules["diagnoses"]:
+            if row["kind"] == "term":
+                groups.setdefault("DIAGNOSIS||", []).append(row["pattern"])
+        for key, phrases in groups.items():
+            label, generic, cls = key.split("|")
+            self.lexicon[key] = (label, generic or None, cls or None)
+            self.matcher.add(key, list(self.nlp.tokenizer.pipe(sorted(set(phrases)))))
+        self.regex_rules = compile_rules(rules["dosage"] + rules["necessity"])
+        self.guidelines = GuidelineFinder(rules["guidelines"])
+        self.diagnoses = DiagnosisLists(rules["diagnoses"])
+
+    # -- tagging --------------------------------------------------------------
+    def candidates(self, doc: Doc) -> list[Span]:
+        """All candidate spans before overlaps are resolved (with their attributes set)."""
+        text = doc.text
+        out: list[Span] = []
+        strings = self.nlp.vocab.strings
+        for match_id, start, end in self.matcher(doc):
+            label, generic, cls = self.lexicon[strings[match_id]]
+            span = Span(doc, start, end, label=label)
+            span._.generic = generic
+            span._.drug_class = cls
+            out.append(span)
+        for start, end, row in iter_matches(text, self.regex_rules):
+            span = _char_span(doc, start, end, row["label"])
+            if span is not None:
+                if row["label"] == "OUTCOME":
+                    span._.outcome = span.text.lower()
+                out.append(span)
+        for g in self.guidelines(text):
+            span = _char_span(doc, g["start"], g["end"], "GUIDELINE")
+            if span is not None:
+                span._.guideline_source = g["source"]
+                span._.guideline_pages = g["pages"]
+                out.append(span)
+        for start, end in self.diagnoses(text):
+            span = _char_span(doc, start, end, "DIAGNOSIS")
+            if span is not None:
+                out.append(span)
+        return out
+
+    def keep(self, span: Span, text: str) -> bool:
+        """The close-call filters of annotation.md that need only the text around a span."""
+        after = text[span.end_char : span.end_char + 80]
+        if span.label_ == "DRUG" and _UNIT_AFTER.match(after):
+            return False
+        if span.label_ == "STRENGTH" and _MED_AFTER.match(after):
+            return False
+        if span.label_ == "DRUG_CLASS":
+            if _EFFECT_AFTER.match(after):
+                return False
+            before = text[max(0, span.start_char - 160) : span.start_char]
+            if _ACTION_BEFORE.search(before):
+                return False
+        return True
+
+    def __call__(self, doc: Doc) -> Doc:
+        if len(doc) == 0:
+            return doc
+        text = doc.text
+        cands = [s for s in self.candidates(doc) if self.keep(s, text)]
+        if not self.overwrite_ents:
+            cands.extend(doc.ents)
+        chosen = _resolve(cands)
+        chosen = self._anchor_doses(doc, chosen)
+        chosen = self._abbreviations(doc, chosen)
+        doc.ents = sorted(chosen, key=lambda s: s.start)
+        return doc
+
+    def _anchor_doses(self, doc: Doc, spans: list[Span]) -> list[Span]:
+        """Keep FREQUENCY/STRENGTH only within dose_window tokens after a DRUG (or a
+        STRENGTH just before one) in the same sentence."""
+        if not any(s.label_ in ANCHORED or s.label_ == "QUANTITY" for s in spans):
+            return spans
+        sent_id = _sentence_ids(doc)
+        drugs = [s for s in spans if s.label_ == "DRUG"]
+        kept = []
+        for s in spans:
+            if s.label_ in ANCHORED or (s.label_ == "QUANTITY" and not s.text.startswith("#")
+                                        and not s.text[:1].isdigit()):
+                ok = False
+                for d in drugs:
+                    if sent_id[d.start] != sent_id[s.start]:
+                        continue
+                    if 0 <= s.start - d.end <= self.dose_window:
+                        ok = True
+                    elif s.label_ == "STRENGTH" and 0 <= d.start - s.end <= 3:
+                        ok = True
+                    if ok:
+                        break
+                if not ok:
+                    continue
+            kept.append(s)
+        return kept
+
+    def _abbreviations(self, doc: Doc, spans: list[Span]) -> list[Span]:
+        """Give a defined abbreviation the label of its long form, with ``_.long_form``."""
+        abbrs = doc._.abbreviations if Doc.has_extension("abbreviations") else None
+        if not abbrs:
+            return spans
+        by_end = {s.end_char: s for s in spans}
+        taken = numpy.zeros(len(doc), dtype=bool)
+        for s in spans:
+            taken[s.start : s.end] = True
+        out = list(spans)
+        for short_s, short_e, long_s, long_e in abbrs:
+            source = by_end.get(long_e)
+            if source is None or source.start_char < long_s:
+                continue
+            short = doc.char_span(short_s, short_e)
+            if short is None:
+                continue
+            existing = next((s for s in out if s.start == short.start and s.end == short.end), None)
+            if existing is None:
+                if taken[short.start : short.end].any():
+                    continue
+                existing = Span(doc, short.start, short.end, label=source.label_)
+                taken[short.start : short.end] = True
+                out.append(existing)
+            if existing.label_ == source.label_:
+                existing._.long_form = " ".join(doc.text[long_s:long_e].split())
+                existing._.generic = existing._.generic or source._.generic
+                existing._.drug_class = existing._.drug_class or source._.drug_class
+        return out
+
+    # -- serialisation --------------------------------------------------------
+    def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
+        path = ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        for name, rows in self.rules.items():
+            with (path / f"{name}.jsonl").open("w", encoding="utf8") as f:
+                for row in rows:
+                    f.write(json.dumps({k: v for k, v in row.items() if not k.startswith("_")}) + "\n")
+
+    def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "Entities":
+        path = ensure_path(path)
+        self.set_rules({n: read_jsonl(path / f"{n}.jsonl", required=SCHEMAS[n]) for n in RULE_FILES})
+        return self
+
+
+def _char_span(doc: Doc, start: int, end: int, label: str) -> Span | None:
+    span = doc.char_span(start, end, label=label)
+    if span is None:
+        span = doc.char_span(start, end, label=label, alignment_mode="contract")
+    return span if span is not None and len(span) else None
+
+
+def _resolve(spans: list[Span]) -> list[Span]:
+    """Non-overlapping spans: GUIDELINE/OUTCOME/NECESSITY first, then the longest."""
+    high = filter_spans([s for s in spans if s.label_ in HIGH])
+    taken = set()
+    for s in high:
+        taken.update(range(s.start, s.end))
+    rest = [s for s in spans if s.label_ not in HIGH and not taken.intersection(range(s.start, s.end))]
+    return high + filter_spans(rest)
+
+
+def _sentence_ids(doc: Doc) -> numpy.ndarray:
+    if not doc.has_annotation("SENT_START"):
+        return numpy.zeros(len(doc), dtype="int64")
+    starts = doc.to_array("SENT_START").astype("int64")
+    return numpy.cumsum(starts == 1)
+
+
+@Language.factory(
+    "imr_entities",
+    assigns=["doc.ents", "span._.generic", "span._.drug_class", "span._.guideline_source",
+             "span._.guideline_pages", "span._.outcome", "span._.long_form"],
+    default_config={"dose_window": 16, "overwrite_ents": True},
+)
+def make_entities(nlp: Language, name: str, *, dose_window: int, overwrite_ents: bool) -> Entities:
+    """Factory of the imr_entities component."""
+    return Entities(nlp, name, dose_window=dose_window, overwrite_ents=overwrite_ents)
