@@ -45,9 +45,17 @@ def _medspacy_rules() -> list[dict[str, Any]]:
 class Context:
     """A thin wrapper around medspaCy's ConText that owns its rules."""
 
-    def __init__(self, nlp: Language, name: str = "imr_context", *, use_medspacy_rules: bool = True):
+    def __init__(
+        self,
+        nlp: Language,
+        name: str = "imr_context",
+        *,
+        use_medspacy_rules: bool = True,
+        keep_graph: bool = False,
+    ):
         self.nlp = nlp
         self.name = name
+        self.keep_graph = keep_graph
         for attrs in SPAN_ATTRS.values():
             for attr in attrs:
                 if not Span.has_extension(attr):
@@ -79,7 +87,18 @@ class Context:
         with warnings.catch_warnings():
             # medspaCy runs an empty sub-matcher on every doc, and spaCy warns (W036) each time
             warnings.filterwarnings("ignore", message=r"\[W036\]")
-            return self.context(doc)
+            self.context(doc)
+        if not self.keep_graph:
+            # medspaCy's graph and modifiers hold Spans, which cannot cross processes
+            # (nlp.pipe(n_process=2)) nor go into a DocBin: keep them as plain tuples.
+            doc._.context_graph = None
+            for ent in doc.ents:
+                if ent._.modifiers:
+                    ent._.modifiers = tuple(
+                        (m.category, m.rule.literal, m.modifier_span[0], m.modifier_span[1])
+                        for m in ent._.modifiers
+                    )
+        return doc
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
         path = ensure_path(path)
@@ -106,8 +125,12 @@ def _rule_dict(row: dict[str, Any]) -> dict[str, Any]:
 @Language.factory(
     "imr_context",
     assigns=["span._.is_negated", "span._.modifiers"],
-    default_config={"use_medspacy_rules": True},
+    default_config={"use_medspacy_rules": True, "keep_graph": False},
 )
-def make_context(nlp: Language, name: str, *, use_medspacy_rules: bool) -> Context:
-    """Factory of the imr_context component."""
-    return Context(nlp, name, use_medspacy_rules=use_medspacy_rules)
+def make_context(nlp: Language, name: str, *, use_medspacy_rules: bool, keep_graph: bool) -> Context:
+    """Factory of the imr_context component.
+
+    keep_graph (bool): keep medspaCy's ConTextGraph and modifier objects on the doc
+        (for medspaCy's visualizer; not for n_process > 1 or DocBin).
+    """
+    return Context(nlp, name, use_medspacy_rules=use_medspacy_rules, keep_graph=keep_graph)

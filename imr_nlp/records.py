@@ -318,11 +318,10 @@ def _case_summary_sents(doc: Doc) -> Iterable[Span]:
 
 
 def _section_span(doc: Doc, category: str) -> Span | None:
-    sections = getattr(doc._, "sections", None) if Doc.has_extension("sections") else None
-    for sec in sections or []:
-        if sec.category == category:
-            s, e = sec.section_span
-            return doc[s:e]
+    rows = doc._.imr_sections if Doc.has_extension("imr_sections") else None
+    for cat, start, _title_end, end in rows or []:
+        if cat == category:
+            return doc[start:end]
     return None
 
 

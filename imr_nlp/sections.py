@@ -4,6 +4,14 @@ Titles of every layout live in ``patterns/sections.jsonl``; they are matched
 case-sensitively and only at the start of a line. The rules are saved with
 the pipeline (``to_disk``) because medspaCy keeps rules added at run time
 only in memory.
+
+medspaCy keeps a Section object on every token, which neither msgpack
+(``nlp.pipe(n_process=2)``, DocBin) nor speed can afford. imr_nlp therefore
+owns ``Token._.section`` and ``Doc._.sections`` before medspaCy registers them:
+the sections are stored as plain lists in ``doc._.imr_sections``
+(``[category, title_start, title_end, body_end]`` in tokens) and read back as
+light Section views, so medspaCy's getters (``span._.section_category``,
+``doc._.section_categories``) work as before, in any process.
 """
 
 import json
@@ -11,12 +19,80 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from bisect import bisect_right
+from typing import NamedTuple
+
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
 from spacy.util import ensure_path
 
 from ._medspacy import import_medspacy
 from .patterns import load_patterns, read_jsonl
+
+
+_PENDING = "imr_nlp.sections.pending"
+
+
+class SectionView(NamedTuple):
+    """A section as medspaCy's getters read it, built from plain data."""
+
+    category: str | None
+    title_start: int
+    title_end: int
+    body_start: int
+    body_end: int
+    parent: None = None
+    rule: None = None
+
+    @property
+    def title_span(self) -> tuple[int, int]:
+        return self.title_start, self.title_end
+
+    @property
+    def body_span(self) -> tuple[int, int]:
+        return self.body_start, self.body_end
+
+    @property
+    def section_span(self) -> tuple[int, int]:
+        return self.title_start, self.body_end
+
+
+def _views(doc: Doc) -> list[SectionView]:
+    rows = doc._.imr_sections or []
+    return [SectionView(c, ts, te, te, be) for c, ts, te, be in rows]
+
+
+def _get_sections(doc: Doc) -> list:
+    pending = doc.user_data.get(_PENDING)
+    return pending if pending is not None else _views(doc)
+
+
+def _set_sections(doc: Doc, value: list) -> None:
+    # the Sectionizer sets an empty list, then appends to it: keep that list until converted
+    doc.user_data[_PENDING] = value
+
+
+def _get_token_section(token: Token) -> SectionView | None:
+    rows = token.doc._.imr_sections
+    if not rows:
+        return None
+    i = bisect_right([r[1] for r in rows], token.i) - 1
+    if i < 0 or token.i >= rows[i][3]:
+        return None
+    c, ts, te, be = rows[i]
+    return SectionView(c, ts, te, te, be)
+
+
+def _set_token_section(token: Token, value: object) -> None:
+    """medspaCy writes a section on every token; imr_nlp derives it instead."""
+
+
+def register_section_extensions() -> None:
+    """Own the section attributes before medspaCy registers its own (it keeps existing ones)."""
+    if not Doc.has_extension("imr_sections"):
+        Doc.set_extension("imr_sections", default=None)
+    Doc.set_extension("sections", getter=_get_sections, setter=_set_sections, force=True)
+    Token.set_extension("section", getter=_get_token_section, setter=_set_token_section, force=True)
 
 
 class Sections:
@@ -25,6 +101,7 @@ class Sections:
     def __init__(self, nlp: Language, name: str = "imr_sections"):
         self.nlp = nlp
         self.name = name
+        register_section_extensions()
         self.set_rules(load_patterns("sections"))
 
     def set_rules(self, rules: list[dict[str, Any]]) -> None:
@@ -48,7 +125,12 @@ class Sections:
         with warnings.catch_warnings():
             # medspaCy runs an empty sub-matcher on every doc, and spaCy warns (W036) each time
             warnings.filterwarnings("ignore", message=r"\[W036\]")
-            return self.sectionizer(doc)
+            self.sectionizer(doc)
+        found = doc.user_data.pop(_PENDING, None) or []
+        doc._.imr_sections = [
+            [sec.category, sec.title_start, sec.title_end, sec.body_end] for sec in found
+        ]
+        return doc
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
         path = ensure_path(path)

@@ -1,0 +1,134 @@
+"""Quality against gold: precision, recall and F1 per label, exact and overlap match.
+
+Exact: same start, end and label. Overlap: same label and at least one shared
+character (each gold span and each predicted span is matched at most once).
+Negation accuracy is the share of gold NECESSITY spans whose exactly matching
+predicted span has the same ``negated`` value.
+"""
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+Span3 = tuple[int, int, str]
+
+
+def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """Precision, recall and F1 (0.0 where undefined)."""
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"p": p, "r": r, "f": f, "tp": tp, "fp": fp, "fn": fn}
+
+
+def _overlap_matches(pred: list[Span3], gold: list[Span3]) -> int:
+    used: set[int] = set()
+    n = 0
+    for ps, pe, pl in pred:
+        for j, (gs, ge, gl) in enumerate(gold):
+            if j not in used and gl == pl and ps < ge and gs < pe:
+                used.add(j)
+                n += 1
+                break
+    return n
+
+
+def score_spans(
+    pairs: Iterable[tuple[list[Span3], list[Span3]]],
+    *,
+    labels: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """Score (predicted, gold) span lists of many documents.
+
+    pairs (Iterable): ``(pred, gold)`` per document, spans as ``(start, end, label)``.
+    labels (Iterable[str] | None): labels to report; all seen when None.
+    RETURNS (dict): ``{"exact": {label: prf}, "overlap": {label: prf}}`` with a "micro" row each.
+    """
+    counts: dict[str, dict[str, list[int]]] = {"exact": {}, "overlap": {}}
+    for pred, gold in pairs:
+        all_labels = {s[2] for s in pred} | {s[2] for s in gold}
+        for lab in all_labels:
+            p = [s for s in pred if s[2] == lab]
+            g = [s for s in gold if s[2] == lab]
+            tp = len(set(p) & set(g))
+            c = counts["exact"].setdefault(lab, [0, 0, 0])
+            c[0] += tp
+            c[1] += len(p) - tp
+            c[2] += len(g) - tp
+            tpo = _overlap_matches(p, g)
+            c = counts["overlap"].setdefault(lab, [0, 0, 0])
+            c[0] += tpo
+            c[1] += len(p) - tpo
+            c[2] += len(g) - tpo
+    out: dict[str, Any] = {}
+    for mode, per in counts.items():
+        wanted = list(labels) if labels is not None else sorted(per)
+        rows = {lab: prf(*per.get(lab, [0, 0, 0])) for lab in wanted}
+        total = [sum(per.get(lab, [0, 0, 0])[i] for lab in wanted) for i in range(3)]
+        rows["micro"] = prf(*total)
+        out[mode] = rows
+    return out
+
+
+def score_docs(pred_docs: list[Doc], gold: list[dict[str, Any]], *, labels: Iterable[str] | None = None) -> dict[str, Any]:
+    """Score processed docs against gold records (``{"text", "spans"}`` dicts).
+
+    RETURNS (dict): ``score_spans`` output plus ``"negation"``: accuracy on NECESSITY.
+    """
+    pairs = []
+    neg_total = neg_right = 0
+    for doc, g in zip(pred_docs, gold):
+        pred = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+        gold_spans = [(s["start"], s["end"], s["label"]) for s in g["spans"]]
+        pairs.append((pred, gold_spans))
+        by_pos = {(e.start_char, e.end_char): e for e in doc.ents if e.label_ == "NECESSITY"}
+        for s in g["spans"]:
+            if s["label"] == "NECESSITY" and "negated" in s:
+                neg_total += 1
+                e = by_pos.get((s["start"], s["end"]))
+                if e is not None and bool(getattr(e._, "is_negated", False)) == bool(s["negated"]):
+                    neg_right += 1
+    scores = score_spans(pairs, labels=labels)
+    scores["negation"] = {"correct": neg_right, "total": neg_total,
+                          "accuracy": neg_right / neg_total if neg_total else None}
+    return scores
+
+
+def read_gold_file(path: str | Path) -> list[dict[str, Any]]:
+    """Gold JSON Lines in the shape of ``shared/gold/seeds.jsonl``."""
+    with Path(path).open(encoding="utf8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def evaluate_file(path: str | Path, *, nlp: Language, labels: Iterable[str] | None = None) -> dict[str, Any]:
+    """Run a pipeline over the texts of a gold file and score it."""
+    gold = read_gold_file(path)
+    docs = []
+    for g in gold:
+        doc = nlp.make_doc(g["text"])
+        doc._.doc_id = g.get("id")
+        for _, proc in nlp.pipeline:
+            doc = proc(doc)
+        docs.append(doc)
+    from . import LABELS
+
+    return score_docs(docs, gold, labels=labels or LABELS)
+
+
+def format_table(scores: dict[str, Any], *, title: str = "") -> str:
+    """The scores as a plain-text table, one row per label."""
+    lines = [title] if title else []
+    lines.append(f"{'label':<12} {'exact P':>8} {'R':>6} {'F1':>6}   {'overlap P':>9} {'R':>6} {'F1':>6}   {'gold':>5}")
+    for lab, ex in scores["exact"].items():
+        ov = scores["overlap"][lab]
+        lines.append(
+            f"{lab:<12} {ex['p']:>8.3f} {ex['r']:>6.3f} {ex['f']:>6.3f}   "
+            f"{ov['p']:>9.3f} {ov['r']:>6.3f} {ov['f']:>6.3f}   {ex['tp'] + ex['fn']:>5}"
+        )
+    neg = scores.get("negation")
+    if neg and neg["total"]:
+        lines.append(f"NECESSITY negation: {neg['correct']}/{neg['total']} correct ({neg['accuracy']:.3f})")
+    return "\n".join(lines)
