@@ -59,6 +59,9 @@ _SPECIALTIES = re.compile(r"Certification\(s\)/Specialty:[ \t]*([^\n]+)")
 _LICENSED = re.compile(r"licensed\s+to\s+practice\s+in\s+((?:[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)(?:\s*(?:,|and)\s*(?:and\s+)?[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)*)")
 _CERTIFIED = re.compile(r"[Bb]oard\s+[Cc]ertified\s+in\s+(.+?)(?:\s+and\s+(?:is|has)\b|,\s+(?:is|has)\b|\.\s)", re.DOTALL)
 _SUBSPECIALTY = re.compile(r"subspecialty\s+in\s+(.+?)(?:\s+and\s+(?:is|has)\b|,\s+(?:is|has)\b|\.\s)", re.DOTALL)
+_REQUEST_WORDS = re.compile(
+    r"(?i)\b(?:request\w*|RFA|authoriz\w*|non-?certif\w*|modified|denied|utilization\s+review|UR)\b"
+)
 _TOPICAL = re.compile(r"(?i)\b(?:cream|gel|ointment|lotion|patch(?:es)?|topical|compound(?:ed)?|liniment|transdermal)\b")
 _NUM = re.compile(r"\d+(?:\.\d+)?")
 _EVERY = re.compile(r"(?i)(?:\bq\.?\s?|every\s+)(\d+|one|two|three|four|five|six|eight|twelve|twenty-four)(?:\s?(?:-|to)\s?(?:\d+|four|six|eight|twelve))?\s?(?:h|hr|hrs|hours?)\b")
@@ -175,8 +178,12 @@ def item_fields(doc: Doc, ents: list[Span], item: dict[str, Any]) -> dict[str, A
     rat = regions.get("decision_rationale")
     out["claims_administrator_guideline"] = " ".join(text[ca[0]:ca[1]].split()) if ca else None
     out["imr_guideline"] = " ".join(text[imr[0]:imr[1]].split()) if imr else None
-    source_region = imr or rat or (rs, re_)
-    g = next((e for e in ents if e.label_ == "GUIDELINE" and source_region[0] <= e.start_char < source_region[1]), None)
+    # the IMR guideline line first; a 2013 letter often only says the reviewer "found the
+    # guideline(s) used by the Claims Administrator relevant": then the rationale's, then that one
+    g = None
+    for region in (imr, rat, ca):
+        if region is not None and g is None:
+            g = next((e for e in ents if e.label_ == "GUIDELINE" and region[0] <= e.start_char < region[1]), None)
     out["guideline_source"] = g._.guideline_source if g is not None else None
     out["guideline_pages"] = g._.guideline_pages if g is not None else None
     out["rationale"] = text[rat[0]:rat[1]].strip() if rat else None
@@ -199,6 +206,9 @@ def _tied_mention(doc: Doc, ents: list[Span], drug: Span, strength: Span | None,
     found: dict[str, Span] = {}
     for i, e in enumerate(ents):
         if e.label_ != "DRUG" or e.start_char >= hs or (e._.generic or e.text.lower()) != key[0]:
+            continue
+        # tied to the request: the sentence speaks of the request, not of a medication list
+        if doc.has_annotation("SENT_START") and not _REQUEST_WORDS.search(e.sent.text):
             continue
         mention = []
         for f in ents[i + 1:i + 6]:
@@ -378,4 +388,7 @@ def records_dataframe(records: Iterable[dict[str, Any]]):
     """A pandas DataFrame of records with the columns of records.md, in order."""
     import pandas
 
-    return pandas.DataFrame([{k: r.get(k) for k in FIELDS} for r in records], columns=list(FIELDS))
+    df = pandas.DataFrame([{k: r.get(k) for k in FIELDS} for r in records], columns=list(FIELDS))
+    # nullable dtypes: a missing quantity stays <NA> instead of turning the column into floats
+    return df.astype({"request_index": "Int64", "quantity": "Int64", "patient_age": "Int64",
+                      "strength_mg": "Float64", "doses_per_day": "Float64", "necessity_negated": "boolean"})
