@@ -81,6 +81,7 @@ class GuidelineFinder:
         """
         names = self.names(text)
         regions = [(s, e) for cat, s, e in label_regions(text) if cat != "decision_rationale"]
+        names = sorted(names + self._unnamed_citations(text, regions, names))
         spans: list[dict[str, Any]] = []
         used_until = -1
         for start, end, source in names:
@@ -101,6 +102,21 @@ class GuidelineFinder:
             spans.append({"start": start, "end": end, "source": source, "pages": self.pages(text[start:end])})
             used_until = end
         return spans
+
+    def _unnamed_citations(
+        self, text: str, regions: list[tuple[int, int]], names: list[tuple[int, int, str]]
+    ) -> list[tuple[int, int, str]]:
+        """In an item's guideline lines, a citation whose source has no known name
+        ("Decision based on Goodman and Gilman's ...") is still a GUIDELINE, source "other"."""
+        out = []
+        starts = {s for s, _, _ in names}
+        for rs, re_ in regions:
+            for m in self._lead.finditer(text, rs, re_):
+                start = m.end()
+                if any(start <= s < start + 12 for s in starts) or not text[start:start + 1].isalnum():
+                    continue
+                out.append((start, start + 1, "other"))
+        return out
 
     def pages(self, citation: str) -> str | None:
         """The pages a citation gives, as written ("24", "63-66", "78, 80")."""

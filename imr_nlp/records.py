@@ -24,6 +24,7 @@ from spacy.tokens import Doc, Span
 from .errors import Warnings
 from .layout import label_regions
 from .patterns import load_patterns
+from .spans import hyphen_tolerant
 
 FIELDS = (
     "doc_id", "request_index", "request_text", "outcome", "drug", "generic", "drug_class",
@@ -41,8 +42,9 @@ _DATE = re.compile(DATE)
 _ITEM_HEADER = re.compile(r"(?m)^[ \t]*(\S[^\n]{0,250}?):[ \t]*(Upheld|Overturned|UPHELD|OVERTURNED)[ \t]*$")
 _NUMBERED = re.compile(
     r"(?m)^[ \t]*(\d{1,2})[).][ \t]+(?:MAXIMUS\s+Federal\s+Services,?\s+Inc\.?\s+has\s+determined\s+(?:that\s+)?)?"
-    r"(?:the\s+request(?:ed)?\s+(?:for\s+)?)?(\S.{0,300}?)\s+(?:is|are|was)\s+(not\s+)?medically\s+necessary"
-    r"(?:\s+and\s+appropriate)?",
+    r"(?:the\s+request(?:ed)?\s+(?:for\s+)?)?(\S.{0,300}?)\s+(?:is|are|was)\s+(not\s+)?"
+    + hyphen_tolerant("medically") + r"\s+" + hyphen_tolerant("necessary")
+    + r"(?:\s+and\s+" + hyphen_tolerant("appropriate") + ")?",
     re.DOTALL,
 )
 _REGARDING = re.compile(r"(?m)^[ \t]*(\d{1,2})[).][ \t]+Regarding\s+the\s+request\s+for\b")

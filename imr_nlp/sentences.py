@@ -86,6 +86,11 @@ class SentenceSplitter:
             starts.add(m.end())
         para = _PARA_PDF if _is_pdf_style(text) else _PARA_PLAIN
         for m in para.finditer(text):
+            # a page break inside a sentence ("is not \n\n\n\nmedically necessary") is no boundary
+            before = text[:m.start()].rstrip()[-1:]
+            after = text[m.end():m.end() + 1]
+            if after.islower() and (before.isalnum() or before in ",;-/("):
+                continue
             starts.add(m.end())
         if self._line_start is not None:
             for m in self._line_start.finditer(text):

@@ -42,3 +42,12 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and text[start].isspace():
         start += 1
     return start, end
+
+
+# a line break with a hyphen that PDF text extraction leaves inside a word ("medi-\n\ncally")
+HYPHEN_BREAK = r"(?:-[ \t]*\n\s*)?"
+
+
+def hyphen_tolerant(word: str) -> str:
+    """A regex for a word that may be split anywhere by a hyphenated line break."""
+    return HYPHEN_BREAK.join(re.escape(c) for c in word)
