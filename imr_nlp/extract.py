@@ -269,7 +269,9 @@ def read_table(path: str | Path):
             df[col] = df[col].map(list)
     else:
         raise ImrError(Errors.E020.format(suffix=path.suffix))
-    return df[list(FIELDS)]
+    from .records import DTYPES
+
+    return df[list(FIELDS)].astype(DTYPES)
 
 
 def write_errors(summary: Summary, out: Path) -> Path:

@@ -34,6 +34,10 @@ FIELDS = (
     "patient_sex", "date_of_injury", "ur_date", "diagnoses", "warnings",
 )
 
+# nullable dtypes: a missing quantity stays <NA> instead of turning the column into floats
+DTYPES = {"request_index": "Int64", "quantity": "Int64", "patient_age": "Int64",
+          "strength_mg": "Float64", "doses_per_day": "Float64", "necessity_negated": "boolean"}
+
 _MONTHS = {m: i for i, m in enumerate(
     "january february march april may june july august september october november december".split(), 1)}
 _MON = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
@@ -391,6 +395,4 @@ def records_dataframe(records: Iterable[dict[str, Any]]):
     import pandas
 
     df = pandas.DataFrame([{k: r.get(k) for k in FIELDS} for r in records], columns=list(FIELDS))
-    # nullable dtypes: a missing quantity stays <NA> instead of turning the column into floats
-    return df.astype({"request_index": "Int64", "quantity": "Int64", "patient_age": "Int64",
-                      "strength_mg": "Float64", "doses_per_day": "Float64", "necessity_negated": "boolean"})
+    return df.astype(DTYPES)
