@@ -30,7 +30,8 @@ class Abbreviations:
             Doc.set_extension("abbreviations", default=[])
 
     def __call__(self, doc: Doc) -> Doc:
-        if "(" not in doc.text:
+        text = doc.text  # spaCy rebuilds Doc.text on every access: read it once
+        if "(" not in text:
             doc._.abbreviations = []
             return doc
         matches = [(m, s + 1, e - 1) for m, s, e in self.matcher(doc) if e - s <= 10]
@@ -42,7 +43,7 @@ class Abbreviations:
                 continue
             seen.add(short.text)
             found.append((short.start_char, short.end_char, long.start_char, long.end_char))
-            for m in re.finditer(r"(?<![\w-])" + re.escape(short.text) + r"(?![\w-])", doc.text):
+            for m in re.finditer(r"(?<![\w-])" + re.escape(short.text) + r"(?![\w-])", text):
                 if m.start() != short.start_char:
                     found.append((m.start(), m.end(), long.start_char, long.end_char))
         doc._.abbreviations = sorted(found)

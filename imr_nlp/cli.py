@@ -25,7 +25,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         return 2
     summary = extract(
         paths, args.out, n_process=args.n_process, batch_size=args.batch_size,
-        resume=args.resume, progress=not args.quiet,
+        resume=args.resume, part_size=args.part_size, progress=not args.quiet,
     )
     if args.show:
         import pandas
@@ -83,6 +83,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="imr-nlp", description="IMR determination letters as data.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -91,8 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("paths", nargs="*", help="files or folders of .txt and .pdf letters")
     e.add_argument("--out", required=True, help="output table: .csv, .jsonl or .parquet")
     e.add_argument("--examples", action="store_true", help="also run the bundled example letters")
-    e.add_argument("--n-process", type=int, default=1, help="processes for nlp.pipe (default 1)")
-    e.add_argument("--batch-size", type=int, default=32)
+    e.add_argument("--n-process", type=_positive, default=1, help="processes for nlp.pipe (default 1)")
+    e.add_argument("--batch-size", type=_positive, default=32)
+    e.add_argument("--part-size", type=_positive, default=200,
+                   help="letters per committed part file, the unit --resume keeps (default 200)")
     e.add_argument("--resume", action="store_true", help="continue a killed run from its committed parts")
     e.add_argument("--show", action="store_true", help="print the main columns of the table")
     e.add_argument("--quiet", action="store_true", help="no progress bar")

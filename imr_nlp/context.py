@@ -6,6 +6,7 @@ DRUG_CLASS and DIAGNOSIS when ``use_medspacy_rules`` is on. The full rule set
 is saved with the pipeline. ConText only runs on letters that have entities.
 """
 
+import itertools
 import json
 import warnings
 from pathlib import Path
@@ -79,15 +80,21 @@ class Context:
             span_attrs=SPAN_ATTRS,
             prune_on_modifier_overlap=False,
         )
-        self.context.add([ConTextRule.from_dict(_rule_dict(r)) for r in rules])
+        expanded = [_as_phrase(d, self.nlp) for r in rules for d in _expand_sets(_rule_dict(r))]
+        from medspacy.common.medspacy_matcher import MedspacyMatcher
+
+        self.matcher = MedspacyMatcher(self.nlp, name=self.name, phrase_matcher_attr="LOWER", prune=False)
+        self.matcher.add([ConTextRule.from_dict(d) for d in expanded])
 
     def __call__(self, doc: Doc) -> Doc:
-        if not doc.ents:
+        ents = doc.ents
+        if not ents:
             return doc
         with warnings.catch_warnings():
             # medspaCy runs an empty sub-matcher on every doc, and spaCy warns (W036) each time
             warnings.filterwarnings("ignore", message=r"\[W036\]")
-            self.context(doc)
+            matches = self.matcher(doc)
+        self._apply(doc, ents, matches)
         if not self.keep_graph:
             # medspaCy's graph and modifiers hold Spans, which cannot cross processes
             # (nlp.pipe(n_process=2)) nor go into a DocBin: keep them as plain tuples.
@@ -99,6 +106,38 @@ class Context:
                         for m in ent._.modifiers
                     )
         return doc
+
+    def _apply(self, doc: Doc, ents: tuple, matches: list) -> None:
+        """medspaCy's ConText algorithm, one sentence at a time and only in sentences with
+        entities: a modifier's scope never leaves its sentence, so nothing changes but the
+        cost (medspaCy compares every pair of modifiers of the whole letter)."""
+        from medspacy.context.context_graph import ConTextGraph
+        from medspacy.context.context_modifier import ConTextModifier
+
+        sent_id = _sentence_ids(doc)
+        targets: dict[int, list[Span]] = {}
+        for ent in ents:
+            targets.setdefault(int(sent_id[ent.start]), []).append(ent)
+        modifiers: dict[int, list] = {}
+        strings = self.nlp.vocab.strings
+        rule_map = self.matcher.rule_map
+        for match_id, start, end in matches:
+            sid = int(sent_id[start])
+            if sid in targets:
+                rule = rule_map[strings[match_id]]
+                modifiers.setdefault(sid, []).append(ConTextModifier(rule, start, end, doc))
+        graphs = []
+        for sid, mods in modifiers.items():
+            graph = ConTextGraph(prune_on_modifier_overlap=False)
+            graph.targets = targets[sid]
+            graph.modifiers = mods
+            graph.update_scopes()
+            graph.apply_modifiers()
+            for target, modifier in graph.edges:
+                target._.modifiers += (modifier,)
+            self.context.set_context_attributes(graph.edges)
+            graphs.append(graph)
+        doc._.context_graph = graphs if self.keep_graph else None
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
         path = ensure_path(path)
@@ -112,6 +151,14 @@ class Context:
         return self
 
 
+def _sentence_ids(doc: Doc):
+    import numpy
+
+    if not doc.has_annotation("SENT_START"):
+        return numpy.zeros(len(doc), dtype="int64")
+    return numpy.cumsum(doc.to_array("SENT_START").astype("int64") == 1)
+
+
 def _rule_dict(row: dict[str, Any]) -> dict[str, Any]:
     keep = ("literal", "category", "pattern", "direction", "allowed_types", "excluded_types",
             "max_scope", "max_targets", "terminated_by", "metadata")
@@ -119,6 +166,65 @@ def _rule_dict(row: dict[str, Any]) -> dict[str, Any]:
     for k in ("allowed_types", "excluded_types", "terminated_by"):
         if k in out:
             out[k] = set(out[k])
+    return out
+
+
+def _expand_sets(rule: dict[str, Any], *, limit: int = 256) -> list[dict[str, Any]]:
+    """One rule per combination of ``{"LOWER": {"IN": [...]}}`` alternatives and optional
+    (``"OP": "?"``) tokens, so that most rules become plain phrases.
+
+    spaCy evaluates a set predicate in Python on every token of every letter, and each
+    Matcher pattern costs time on every letter; phrases go to the PhraseMatcher (a hash
+    lookup). The expanded rules match exactly the same token sequences.
+    """
+    pattern = rule.get("pattern")
+    if not isinstance(pattern, list):
+        return [rule]
+    options: list[list[dict[str, Any] | None]] = []
+    for tok in pattern:
+        low = tok.get("LOWER")
+        op = tok.get("OP")
+        if not set(tok) <= {"LOWER", "OP"} or op not in (None, "?"):
+            options.append([tok])
+            continue
+        values = low["IN"] if isinstance(low, dict) and set(low) == {"IN"} else [low]
+        if not all(isinstance(v, str) for v in values):
+            options.append([tok])
+            continue
+        alts: list[dict[str, Any] | None] = [{"LOWER": v} for v in values]
+        if op == "?":
+            alts.append(None)
+        options.append(alts)
+    total = 1
+    for opt in options:
+        total *= len(opt)
+    if total == 1 and not any(t.get("OP") == "?" for t in pattern):
+        return [rule]
+    if total > limit:
+        return [rule]
+    out = []
+    for combo in itertools.product(*options):
+        toks = [t for t in combo if t is not None]
+        if toks:
+            out.append({**rule, "pattern": toks})
+    return out
+
+
+def _as_phrase(rule: dict[str, Any], nlp: Language) -> dict[str, Any]:
+    """A token pattern of plain lower-case words becomes a phrase rule (PhraseMatcher: a hash
+    lookup per token instead of a Matcher state machine), if the tokenizer splits the phrase
+    into exactly those words."""
+    pattern = rule.get("pattern")
+    if not isinstance(pattern, list) or not pattern:
+        return rule
+    if not all(set(t) == {"LOWER"} and isinstance(t["LOWER"], str) for t in pattern):
+        return rule
+    words = [t["LOWER"] for t in pattern]
+    phrase = " ".join(words)
+    if [t.lower_ for t in nlp.make_doc(phrase)] != words:
+        return rule
+    out = {k: v for k, v in rule.items() if k != "pattern"}
+    out["literal"] = phrase
     return out
 
 

@@ -101,9 +101,12 @@ class Entities:
         self.diagnoses = DiagnosisLists(rules["diagnoses"])
 
     # -- tagging --------------------------------------------------------------
-    def candidates(self, doc: Doc) -> list[Span]:
-        """All candidate spans before overlaps are resolved (with their attributes set)."""
-        text = doc.text
+    def candidates(self, doc: Doc, text: str | None = None) -> list[Span]:
+        """All candidate spans before overlaps are resolved (with their attributes set).
+
+        text (str | None): ``doc.text``, if the caller has it (spaCy rebuilds it on each access).
+        """
+        text = doc.text if text is None else text
         out: list[Span] = []
         strings = self.nlp.vocab.strings
         for match_id, start, end in self.matcher(doc):
@@ -149,12 +152,12 @@ class Entities:
         if len(doc) == 0:
             return doc
         text = doc.text
-        cands = [s for s in self.candidates(doc) if self.keep(s, text)]
+        cands = [s for s in self.candidates(doc, text) if self.keep(s, text)]
         if not self.overwrite_ents:
             cands.extend(doc.ents)
         chosen = _resolve(cands)
         chosen = self._anchor_doses(doc, chosen)
-        chosen = self._abbreviations(doc, chosen)
+        chosen = self._abbreviations(doc, chosen, text)
         doc.ents = sorted(chosen, key=lambda s: s.start)
         return doc
 
@@ -184,7 +187,7 @@ class Entities:
             kept.append(s)
         return kept
 
-    def _abbreviations(self, doc: Doc, spans: list[Span]) -> list[Span]:
+    def _abbreviations(self, doc: Doc, spans: list[Span], text: str) -> list[Span]:
         """Give a defined abbreviation the label of its long form, with ``_.long_form``."""
         abbrs = doc._.abbreviations if Doc.has_extension("abbreviations") else None
         if not abbrs:
@@ -209,7 +212,7 @@ class Entities:
                 taken[short.start : short.end] = True
                 out.append(existing)
             if existing.label_ == source.label_:
-                existing._.long_form = " ".join(doc.text[long_s:long_e].split())
+                existing._.long_form = " ".join(text[long_s:long_e].split())
                 existing._.generic = existing._.generic or source._.generic
                 existing._.drug_class = existing._.drug_class or source._.drug_class
         return out

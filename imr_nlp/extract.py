@@ -7,29 +7,39 @@ disputed item as CSV, JSONL or Parquet, chosen by the suffix of ``out``.
 Nothing is lost and nothing is half-written:
 
 - a letter that cannot be read (empty, binary, encrypted or text-less PDF,
-  ...) is reported with its reason and the run goes on; a letter read but
-  without a decision section is reported as a warning;
+  a named file of another type, ...) is reported with its reason and the run
+  goes on; a letter read but without a decision section, a letter decoded by
+  a fallback codec (W001) and a file of another type found in a folder are
+  reported as warnings. Reports go to ``<out stem>.errors.csv``, not stderr;
+- a letter on which the pipeline itself fails is redone on its own and, if it
+  fails again, reported as ``pipeline_error``; the other letters of its batch
+  are kept;
 - results are committed as they come in part files next to the output
   (``<out>.parts/part-NNNNN.jsonl``, each written atomically); the table is
   written once, atomically, at the end, and the parts are removed. A killed
   run therefore leaves no output table, and ``resume=True`` continues from the
-  committed parts without duplicate or lost records;
+  committed parts without duplicate or lost records (letters are known by
+  their resolved path, so the paths may be spelled differently on resume);
 - texts longer than ``nlp.max_length`` (a month of letters in one file) are
-  split at the title that starts each letter; a piece still too long is
-  reported as ``too_long`` (E016), never cut at an arbitrary point.
+  split at the title that starts each letter (``split_letters``; in Python:
+  ``process_long_text``); a piece still too long is reported as ``too_long``
+  (E016), never cut at an arbitrary point.
 """
 
 import json
+import os
 import re
 import shutil
 import sys
 import time
+import warnings
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .errors import Errors, ImrError, InputError
-from .io import atomic_write, iter_letter_paths, read_letter
+from .errors import Errors, ImrError, ImrWarning, InputError, Warnings
+from .io import LETTER_SUFFIXES, atomic_write, iter_letter_paths, read_letter
 from .records import FIELDS
 
 FORMATS = (".csv", ".jsonl", ".parquet")
@@ -37,11 +47,26 @@ LIST_FIELDS = ("reviewer_states", "reviewer_specialties", "diagnoses", "warnings
 _LETTER_START = re.compile(
     r"(?m)^[ \t]*(?:HOW THE IMR FINAL DETERMINATION WAS MADE|INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE)"
 )
+# Lone surrogates are valid in a Python str (pypdf decodes with "surrogatepass") but
+# spaCy's tokenizer cannot hash them; one for one, U+FFFD keeps every offset.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# TODO(lead): move these two messages into errors.Errors / errors.Warnings.
+E019 = "[E019] {path}: unexpected error while {stage} ({detail}); the run went on without it."
+W005 = "[W005] {path}: {n} lone surrogate character(s) replaced by U+FFFD."
+# Reasons of the coded warnings ``read_letter`` gives, as they appear in the errors file.
+_READ_WARNING_REASONS = {"[W001]": "encoding_fallback"}
 
 
 @dataclass
 class Summary:
-    """What a run did: counts, failures by reason, speed."""
+    """What a run did: counts, failures and warnings by reason, speed.
+
+    failures: letters that gave no records because they could not be read or
+        processed (``{"path", "reason", "message"}``); they set the exit status.
+    warnings: letters without records (``no_decision_section``), letters read
+        with a fallback codec (``encoding_fallback``), files of another type in
+        a folder (``unsupported``), ...
+    """
 
     letters: int = 0
     records: int = 0
@@ -50,25 +75,38 @@ class Summary:
     resumed: int = 0
     seconds: float = 0.0
     out: str | None = None
+    errors_file: str | None = None
 
     @property
     def failures_by_reason(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for f in self.failures + self.warnings:
-            out[f["reason"]] = out.get(f["reason"], 0) + 1
-        return dict(sorted(out.items()))
+        return _count(self.failures)
+
+    @property
+    def warnings_by_reason(self) -> dict[str, int]:
+        return _count(self.warnings)
 
     def report(self) -> str:
         rate = self.letters / self.seconds if self.seconds else 0.0
+        no_records = self.warnings_by_reason.get("no_decision_section", 0)
         lines = [
             f"letters read: {self.letters} ({self.resumed} from an earlier run)",
             f"records written: {self.records} -> {self.out}",
-            f"failed letters: {len(self.failures)}; letters without records: {len(self.warnings)}",
+            f"failed letters: {len(self.failures)}; letters without records: {no_records}; "
+            f"warnings: {len(self.warnings)} (see {self.errors_file})",
             f"time: {self.seconds:.1f} s ({rate:.1f} letters/s)",
         ]
-        for reason, n in self.failures_by_reason.items():
-            lines.append(f"  {reason}: {n}")
+        for title, counts in (("failed", self.failures_by_reason), ("warnings", self.warnings_by_reason)):
+            if counts:
+                lines.append(f"{title}:")
+                lines.extend(f"  {reason}: {n}" for reason, n in counts.items())
         return "\n".join(lines)
+
+
+def _count(rows: list[dict[str, str]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in rows:
+        out[r["reason"]] = out.get(r["reason"], 0) + 1
+    return dict(sorted(out.items()))
 
 
 def split_letters(text: str, max_length: int) -> list[str]:
@@ -84,26 +122,114 @@ def split_letters(text: str, max_length: int) -> list[str]:
     return [text[s:e] for s, e in zip(starts, starts[1:] + [len(text)]) if text[s:e].strip()]
 
 
+def process_long_text(text: str, nlp: Any = None) -> list[Any]:
+    """Process a text that may exceed ``nlp.max_length``: one Doc per letter it holds.
+
+    The text is split with ``split_letters`` (at the title that starts each
+    letter), never at an arbitrary point; a short text gives one Doc.
+
+    text (str): the text, e.g. a month of letters in one file.
+    nlp (Language | None): the pipeline; ``imr_nlp.load()`` when None.
+    RETURNS (list[Doc]): the processed pieces, in order.
+    RAISES (ImrError): E016 if a piece is still longer than ``nlp.max_length``.
+    """
+    if nlp is None:
+        from . import load
+
+        nlp = load()
+    pieces = split_letters(text, nlp.max_length)
+    for piece in pieces:
+        if len(piece) > nlp.max_length:
+            raise ImrError(Errors.E016.format(length=len(piece), max_length=nlp.max_length))
+    return list(nlp.pipe(pieces))
+
+
+def list_inputs(
+    paths: str | Path | Iterable[str | Path], *, exclude: Iterable[str | Path] = ()
+) -> tuple[list[Path], list[Path]]:
+    """The letters named by files and folders, and the other files found in the folders.
+
+    Letters are listed as by ``io.iter_letter_paths``, except that a file named
+    directly with another suffix is kept among the letters (reading it then
+    reports it as ``unsupported``) instead of stopping the run.
+
+    paths (str | Path | Iterable): files and folders.
+    exclude (Iterable): files and folders never listed (the run's own outputs).
+    RETURNS (tuple[list[Path], list[Path]]): the letters, sorted; the non-hidden
+        files of other types inside the folders, sorted.
+    RAISES (InputError): reason "not_found" (E015) for a path that does not exist.
+    """
+    given = [Path(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
+    skip = {Path(p).resolve() for p in exclude}
+    named_other = [p for p in given if p.is_file() and p.suffix.lower() not in LETTER_SUFFIXES]
+    letters: dict[Path, Path] = {
+        p.resolve(): p for p in iter_letter_paths([p for p in given if p not in named_other])
+    }
+    for p in named_other:
+        letters.setdefault(p.resolve(), p)
+    others: dict[Path, Path] = {}
+    for folder in (p for p in given if p.is_dir()):
+        for root, dirs, names in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and Path(root, d).resolve() not in skip)
+            for name in names:
+                path = Path(root, name)
+                if name.startswith(".") or path.suffix.lower() in LETTER_SUFFIXES:
+                    continue
+                resolved = path.resolve()
+                if resolved not in skip and resolved not in letters:
+                    others.setdefault(resolved, path)
+    return sorted(letters.values()), sorted(others.values())
+
+
+def _key(path: Path) -> str:
+    return str(path.resolve())
+
+
 def _letters(paths: list[Path], done: set[str], max_length: int) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield (text, context) for each letter; failures as (None, context)."""
+    """Yield (text, context) for each letter or piece; failures as ("", context with "error")."""
     for path in paths:
-        key = str(path)
+        key = _key(path)
         if key in done:
             continue
+        base = {"path": str(path), "key": key, "doc_id": path.stem, "piece": 0}
         try:
-            letter = read_letter(path)
+            # W001 goes to the errors file with the letter, not once per letter to stderr
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ImrWarning)
+                letter = read_letter(path)
         except InputError as e:
-            yield "", {"path": key, "doc_id": path.stem, "error": {"reason": e.reason, "message": str(e)}}
+            yield "", {**base, "error": {"reason": e.reason, "message": str(e)}}
             continue
-        pieces = split_letters(letter.text, max_length)
+        except Exception as e:  # a reader bug on one odd file must not end a corpus run
+            msg = E019.format(path=path, stage="reading", detail=f"{type(e).__name__}: {e}")
+            yield "", {**base, "error": {"reason": "read_error", "message": msg}}
+            continue
+        notes = [
+            {"reason": _READ_WARNING_REASONS.get(m[:6], "read_warning"), "message": m}
+            for m in letter.warnings
+        ]
+        text = letter.text
+        n_bad = len(_SURROGATES.findall(text))
+        if n_bad:
+            text = _SURROGATES.sub("\ufffd", text)
+            notes.append({"reason": "bad_characters", "message": W005.format(path=path, n=n_bad)})
+        pieces = split_letters(text, max_length)
         for i, piece in enumerate(pieces):
             doc_id = letter.doc_id if len(pieces) == 1 else f"{letter.doc_id}#{i + 1}"
-            ctx = {"path": key, "doc_id": doc_id, "last": i == len(pieces) - 1}
+            ctx = {**base, "doc_id": doc_id, "piece": i, "last": i == len(pieces) - 1}
+            if i == 0 and notes:
+                ctx["warnings"] = notes
             if len(piece) > max_length:
                 msg = Errors.E016.format(length=len(piece), max_length=max_length)
                 yield "", {**ctx, "error": {"reason": "too_long", "message": msg}}
             else:
                 yield piece, ctx
+
+
+def errors_path(out: str | Path) -> Path:
+    """Where ``extract`` reports failed letters and warnings: ``<out stem>.errors.csv``."""
+    out = Path(out)
+    return out.with_name(out.stem + ".errors.csv")
 
 
 def extract(
@@ -128,57 +254,100 @@ def extract(
     part_size (int): letters per committed part file.
     progress (bool): show a progress bar with letters per second (stderr).
     RETURNS (Summary): counts, failures by reason and speed.
+    RAISES (ImrError): E020 for an unknown output suffix; InputError (E015) for a
+        path that does not exist.
     """
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
         raise ImrError(Errors.E020.format(suffix=out.suffix))
     t0 = time.perf_counter()
-    files = iter_letter_paths(paths)
     parts_dir = out.with_name(out.name + ".parts")
-    done: set[str] = set()
+    files, others = list_inputs(paths, exclude=(out, errors_path(out), parts_dir))
     if parts_dir.exists() and not resume:
         shutil.rmtree(parts_dir)
     parts_dir.mkdir(parents=True, exist_ok=True)
-    for part in sorted(parts_dir.glob("part-*.jsonl")):
-        for row in _read_part(part):
-            if row.get("last", True):
-                done.add(row["path"])
-    resumed = len(done)
+    committed = sorted(parts_dir.glob("part-*.jsonl"))
+    done = {row["key"] for part in committed for row in _read_part(part) if row.get("last", True)}
+    resumed = len(done & {_key(p) for p in files})
     if nlp is None:
         from . import load
 
         nlp = load()
     bar = _progress(len(files) - resumed, progress)
     buffer: list[dict[str, Any]] = []
-    n_part = len(list(parts_dir.glob("part-*.jsonl")))
-    stream = _letters(files, done, nlp.max_length)
-    good = ((t, c) for t, c in stream if not _route_failure(t, c, buffer))
-    for doc, ctx in nlp.pipe(good, as_tuples=True, n_process=n_process, batch_size=batch_size):
-        records = doc._.requests or []
-        for r in records:
-            r["doc_id"] = ctx["doc_id"]
-        buffer.append({**ctx, "records": records})
-        if ctx.get("last", True):
-            bar.update(1)
-        if len(buffer) >= part_size and buffer[-1].get("last", True):
+    n_part = max((int(p.stem.split("-")[1]) for p in committed), default=0)
+
+    def emit(row: dict[str, Any]) -> None:
+        nonlocal buffer, n_part
+        buffer.append(row)
+        if not row.get("last", True):
+            return
+        bar.update(1)
+        if len(buffer) >= part_size:
             n_part += 1
             _write_part(parts_dir, n_part, buffer)
             buffer = []
+
+    # Letters handed to nlp.pipe and not yet back, in order (nlp.pipe keeps the order).
+    pending: deque[tuple[str, dict[str, Any]]] = deque()
+
+    def feed() -> Iterator[tuple[Any, dict[str, Any]]]:
+        for text, ctx in _letters(files, done, nlp.max_length):
+            if "error" in ctx:
+                emit({**ctx, "records": []})
+                continue
+            try:
+                doc = nlp.make_doc(text)
+            except Exception as e:
+                emit(_pipeline_failure(ctx, e))
+                continue
+            doc._.doc_id = ctx["doc_id"]  # records and their warnings name the letter
+            pending.append((text, ctx))
+            yield doc, ctx
+
+    source = feed()
+    while True:
+        try:
+            for doc, ctx in nlp.pipe(source, as_tuples=True, n_process=n_process, batch_size=batch_size):
+                pending.popleft()
+                emit(_row(doc, ctx))
+            break
+        except Exception:
+            # One letter broke the pipeline (and, with n_process > 1, its whole batch):
+            # redo the letters in flight one by one, then go on with the rest.
+            if not pending:
+                raise
+            while pending:
+                emit(_run_one(nlp, *pending.popleft()))
     if buffer:
         n_part += 1
         _write_part(parts_dir, n_part, buffer)
     bar.close()
-    summary = _finish(files, parts_dir, out)
+    summary = _finish(files, others, parts_dir, out)
     summary.resumed = resumed
     summary.seconds = time.perf_counter() - t0
     return summary
 
 
-def _route_failure(text: str, ctx: dict[str, Any], buffer: list[dict[str, Any]]) -> bool:
-    if "error" in ctx:
-        buffer.append({**ctx, "records": []})
-        return True
-    return False
+def _row(doc: Any, ctx: dict[str, Any]) -> dict[str, Any]:
+    records = doc._.requests or []
+    for r in records:
+        r["doc_id"] = ctx["doc_id"]
+    return {**ctx, "records": records}
+
+
+def _run_one(nlp: Any, text: str, ctx: dict[str, Any]) -> dict[str, Any]:
+    try:
+        doc = nlp.make_doc(text)
+        doc._.doc_id = ctx["doc_id"]
+        return _row(nlp(doc), ctx)
+    except Exception as e:
+        return _pipeline_failure(ctx, e)
+
+
+def _pipeline_failure(ctx: dict[str, Any], e: Exception) -> dict[str, Any]:
+    msg = E019.format(path=ctx["path"], stage="processing", detail=f"{type(e).__name__}: {e}")
+    return {**ctx, "error": {"reason": "pipeline_error", "message": msg}, "records": []}
 
 
 def _progress(total: int, enabled: bool):
@@ -198,26 +367,39 @@ def _read_part(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def _finish(files: list[Path], parts_dir: Path, out: Path) -> Summary:
-    order = {str(p): i for i, p in enumerate(files)}
-    # a resumed run may redo the pieces of a split file: the last copy of each piece wins
-    unique = {(r["path"], r["doc_id"]): r for part in sorted(parts_dir.glob("part-*.jsonl")) for r in _read_part(part)}
-    rows = list(unique.values())
-    rows.sort(key=lambda r: (order.get(r["path"], len(order)), r["doc_id"]))
-    summary = Summary(out=str(out))
+def _finish(files: list[Path], others: list[Path], parts_dir: Path, out: Path) -> Summary:
+    order = {_key(p): i for i, p in enumerate(files)}
+    # A resumed run may redo the pieces of a split file: the last copy of each piece wins.
+    # Rows of files no longer among the inputs are left out.
+    unique = {
+        (r["key"], r["piece"]): r
+        for part in sorted(parts_dir.glob("part-*.jsonl"))
+        for r in _read_part(part)
+        if r["key"] in order
+    }
+    rows = sorted(unique.values(), key=lambda r: (order[r["key"]], r["piece"]))
+    summary = Summary(out=str(out), errors_file=str(errors_path(out)))
     records = []
-    seen: set[str] = set()
+    finished: set[str] = set()
     for row in rows:
-        if row["path"] not in seen and row.get("last", True):
-            summary.letters += 1
         if row.get("last", True):
-            seen.add(row["path"])
+            finished.add(row["key"])
+        summary.warnings.extend({"path": row["path"], **w} for w in row.get("warnings", ()))
         if "error" in row:
             summary.failures.append({"path": row["path"], **row["error"]})
         elif not row["records"]:
             summary.warnings.append({"path": row["path"], "reason": "no_decision_section",
-                                     "message": f"[W002] {row['doc_id']}: no IMR decision section; no records."})
+                                     "message": Warnings.W002.format(doc_id=row["doc_id"])})
         records.extend(row["records"])
+    # Never expected; a safety net so that a lost letter is reported, not silent.
+    for p in files:
+        if _key(p) not in finished:
+            summary.failures.append({"path": str(p), "reason": "not_processed",
+                                     "message": E019.format(path=p, stage="processing", detail="no result")})
+    for p in others:
+        summary.warnings.append({"path": str(p), "reason": "unsupported",
+                                 "message": Errors.E014.format(path=p, suffix=p.suffix)})
+    summary.letters = len(finished)
     summary.records = len(records)
     write_table(records, out)
     write_errors(summary, out)
@@ -250,35 +432,59 @@ def write_table(records: list[dict[str, Any]], out: str | Path) -> None:
 
 
 def read_table(path: str | Path):
-    """Read a table written by ``write_table`` back into a DataFrame (lists as lists)."""
-    import pandas
+    """Read a table written by ``write_table`` back into a DataFrame (lists as lists).
+
+    Every format gives the same DataFrame: the columns of records.md with the
+    dtypes of ``records.records_dataframe``, None where a field is missing. In
+    CSV an empty string and a missing value look the same; both read as None.
+    """
+    from .records import records_dataframe
 
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        df = pandas.read_json(path, lines=True, dtype=False)
-        if df.empty:
-            df = pandas.DataFrame(columns=list(FIELDS))
+        with path.open(encoding="utf8") as f:
+            rows = [json.loads(line) for line in f if line.strip()]
     elif suffix == ".csv":
-        df = pandas.read_csv(path, dtype={"doc_id": str, "request_text": str}, keep_default_na=True)
-        for col in LIST_FIELDS:
-            df[col] = df[col].map(json.loads)
+        import csv
+
+        with path.open(encoding="utf8", newline="") as f:
+            rows = [_csv_row(r) for r in csv.DictReader(f)]
     elif suffix == ".parquet":
-        df = pandas.read_parquet(path)
-        for col in LIST_FIELDS:
-            df[col] = df[col].map(list)
+        import pyarrow.parquet
+
+        rows = pyarrow.parquet.read_table(path).to_pylist()
     else:
         raise ImrError(Errors.E020.format(suffix=path.suffix))
+    return records_dataframe(rows)
+
+
+def _csv_row(row: dict[str, str]) -> dict[str, Any]:
+    """Turn the strings of one CSV row back into the types of records.md."""
     from .records import DTYPES
 
-    return df[list(FIELDS)].astype(DTYPES)
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if k in LIST_FIELDS:
+            out[k] = json.loads(v) if v else []
+        elif v == "":
+            out[k] = None
+        elif DTYPES.get(k) == "Int64":
+            out[k] = int(v)
+        elif DTYPES.get(k) == "Float64":
+            out[k] = float(v)
+        elif DTYPES.get(k) == "boolean":
+            out[k] = v == "True"
+        else:
+            out[k] = v
+    return out
 
 
 def write_errors(summary: Summary, out: Path) -> Path:
     """Write the failed letters and letters without records next to the table (CSV)."""
     import csv
 
-    path = out.with_name(out.stem + ".errors.csv")
+    path = errors_path(out)
     with atomic_write(path) as f:
         w = csv.writer(f)
         w.writerow(["path", "level", "reason", "message"])

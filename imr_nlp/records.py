@@ -91,12 +91,12 @@ def build_requests(doc: Doc) -> list[dict[str, Any]]:
     items = find_items(text)
     if not items:
         return []
-    letter = letter_fields(doc)
+    letter = letter_fields(doc, text)
     ents = list(doc.ents)
     records = []
     for i, item in enumerate(items):
         rec = {"doc_id": doc._.doc_id, "request_index": i}
-        rec.update(item_fields(doc, ents, item))
+        rec.update(item_fields(doc, ents, item, text))
         rec.update(letter)
         rec["warnings"] = _check(rec)
         records.append({k: rec.get(k) for k in FIELDS})
@@ -142,9 +142,8 @@ def find_items(text: str) -> list[dict[str, Any]]:
     return items
 
 
-def item_fields(doc: Doc, ents: list[Span], item: dict[str, Any]) -> dict[str, Any]:
-    """The item-level fields of one record."""
-    text = doc.text
+def item_fields(doc: Doc, ents: list[Span], item: dict[str, Any], text: str) -> dict[str, Any]:
+    """The item-level fields of one record (text: ``doc.text``, read once by the caller)."""
     hs, he = item["header"]
     rs, re_ = item["region"]
     in_header = [e for e in ents if e.start_char >= hs and e.end_char <= he]
@@ -279,9 +278,8 @@ def category(request_text: str, *, has_drug: bool) -> str:
     return "other"
 
 
-def letter_fields(doc: Doc) -> dict[str, Any]:
+def letter_fields(doc: Doc, text: str) -> dict[str, Any]:
     """Fields of the whole letter, repeated on each of its records."""
-    text = doc.text
     out: dict[str, Any] = {}
     m = _STATES.search(text)
     if m:
@@ -300,15 +298,15 @@ def letter_fields(doc: Doc) -> dict[str, Any]:
     out["patient_sex"] = _SEX[m.group(2).lower()] if m else None
     m = _INJURY.search(text)
     out["date_of_injury"] = iso_date(m.group(1)) if m else None
-    out["ur_date"] = ur_date(doc)
+    out["ur_date"] = ur_date(doc, text)
     out["diagnoses"] = case_summary_diagnoses(doc)
     return out
 
 
-def ur_date(doc: Doc) -> str | None:
+def ur_date(doc: Doc, text: str) -> str | None:
     """Date of the utilization review decision: a "UR Denial Date" label, else the date in the
     first case-summary sentence that names utilization review."""
-    m = _UR_LABEL.search(doc.text)
+    m = _UR_LABEL.search(text)
     if m:
         return iso_date(m.group(1))
     for sent in _case_summary_sents(doc):

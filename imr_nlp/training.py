@@ -222,6 +222,7 @@ def train_on_docs(
         # Only model-best is kept: model-last is never copied.
         shutil.copytree(best, out_dir)
     seconds = time.perf_counter() - started
+    _tidy(out_dir, config_path)
     performance = json.loads((out_dir / "meta.json").read_text(encoding="utf8")).get("performance", {})
     final = spacy.util.load_config(out_dir / "config.cfg")
     meta = {
@@ -440,6 +441,24 @@ def _check_out_dir(out_dir: Path) -> None:
         any(out_dir.iterdir()) and not (out_dir / "config.cfg").is_file()
     )):
         raise ValueError(Messages.E042.format(path=out_dir))
+
+
+def _tidy(out_dir: Path, config_path: Path) -> None:
+    """Put the training config's [paths] back (spaCy saves the temp folder's paths)
+    and give the spaCy meta a name, so a rebuilt model differs only in its weights."""
+    import re
+
+    import spacy
+    import srsly
+
+    source = spacy.util.load_config(config_path, interpolate=False)
+    saved = spacy.util.load_config(out_dir / "config.cfg", interpolate=False)
+    saved["paths"] = source["paths"]
+    saved.to_disk(out_dir / "config.cfg")
+    meta = srsly.read_json(out_dir / "meta.json")
+    meta["name"] = re.sub(r"\W", "_", out_dir.name) or "pipeline"
+    meta["description"] = f"imr_nlp statistical NER (imr_nlp.training, {config_path.name})"
+    srsly.write_json(out_dir / "meta.json", meta)
 
 
 def _write_labels(path: Path, labels: Sequence[str]) -> None:
