@@ -11,8 +11,10 @@ shared Matcher as it goes).
 import re
 
 from spacy.language import Language
-from spacy.matcher import Matcher
 from spacy.tokens import Doc
+
+
+_PARENS = re.compile(r"\([^()\n]{1,60}\)")
 
 
 class Abbreviations:
@@ -24,8 +26,6 @@ class Abbreviations:
         self.name = name
         self._filter = filter_matches
         self._find = find_abbreviation
-        self.matcher = Matcher(nlp.vocab)
-        self.matcher.add("parenthesis", [[{"ORTH": "("}, {"OP": "+"}, {"ORTH": ")"}]])
         if not Doc.has_extension("abbreviations"):
             Doc.set_extension("abbreviations", default=[])
 
@@ -34,7 +34,12 @@ class Abbreviations:
         if "(" not in text:
             doc._.abbreviations = []
             return doc
-        matches = [(m, s + 1, e - 1) for m, s, e in self.matcher(doc) if e - s <= 10]
+        # parentheses from the text (a Matcher pattern with a wildcard costs far more per letter)
+        matches = []
+        for m in _PARENS.finditer(text):
+            span = doc.char_span(m.start(), m.end())
+            if span is not None and 3 <= len(span) <= 10:
+                matches.append((0, span.start + 1, span.end - 1))
         found: list[tuple[int, int, int, int]] = []
         seen: set[str] = set()
         for long_cand, short_cand in self._filter(matches, doc):

@@ -96,7 +96,9 @@ class Entities:
             label, generic, cls = key.split("|")
             self.lexicon[key] = (label, generic or None, cls or None)
             self.matcher.add(key, list(self.nlp.tokenizer.pipe(sorted(set(phrases)))))
-        self.regex_rules = compile_rules(rules["dosage"] + rules["necessity"])
+        regex_rows = rules["dosage"] + rules["necessity"]
+        self.regex_rules = compile_rules([r for r in regex_rows if r.get("scope") != "near_drug"])
+        self.near_drug_rules = compile_rules([r for r in regex_rows if r.get("scope") == "near_drug"])
         self.guidelines = GuidelineFinder(rules["guidelines"])
         self.diagnoses = DiagnosisLists(rules["diagnoses"])
 
@@ -109,13 +111,23 @@ class Entities:
         text = doc.text if text is None else text
         out: list[Span] = []
         strings = self.nlp.vocab.strings
+        windows: list[list[int]] = []
         for match_id, start, end in self.matcher(doc):
             label, generic, cls = self.lexicon[strings[match_id]]
             span = Span(doc, start, end, label=label)
             span._.generic = generic
             span._.drug_class = cls
             out.append(span)
-        for start, end, row in iter_matches(text, self.regex_rules):
+            if label == "DRUG":
+                lo, hi = max(0, span.start_char - 40), span.end_char + 240
+                if windows and lo <= windows[-1][1]:
+                    windows[-1][1] = max(windows[-1][1], hi)
+                else:
+                    windows.append([lo, hi])
+        matches = list(iter_matches(text, self.regex_rules))
+        for lo, hi in windows:
+            matches.extend(iter_matches(text, self.near_drug_rules, lo, hi))
+        for start, end, row in matches:
             span = _char_span(doc, start, end, row["label"])
             if span is not None:
                 if row["label"] == "OUTCOME":

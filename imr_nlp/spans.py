@@ -12,19 +12,23 @@ def compile_rules(rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], re.P
 
 
 def iter_matches(
-    text: str, rules: list[tuple[dict[str, Any], re.Pattern]]
+    text: str,
+    rules: list[tuple[dict[str, Any], re.Pattern]],
+    start: int = 0,
+    end: int | None = None,
 ) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    """Yield ``(start, end, rule)`` for every match of every rule, trimmed.
+    """Yield ``(start, end, rule)`` for every match of every rule in ``text[start:end]``, trimmed.
 
     A rule's ``group`` names the capture group that is the span; its
     ``not_after`` is a regex that must not match the 40 characters before.
     """
+    lo, hi = start, len(text) if end is None else min(end, len(text))
     for row, regex in rules:
         group = row.get("group", 0)
         not_after = row.get("_not_after")
         if not_after is None and "not_after" in row:
             not_after = row["_not_after"] = re.compile(row["not_after"])
-        for m in regex.finditer(text):
+        for m in regex.finditer(text, lo, hi):
             start, end = m.span(group)
             if start < 0:
                 continue

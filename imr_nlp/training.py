@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -223,7 +223,8 @@ def train_on_docs(
         shutil.copytree(best, out_dir)
     seconds = time.perf_counter() - started
     _tidy(out_dir, config_path)
-    performance = json.loads((out_dir / "meta.json").read_text(encoding="utf8")).get("performance", {})
+    spacy_meta = json.loads((out_dir / "meta.json").read_text(encoding="utf8"))
+    performance = spacy_meta.get("performance", {})
     final = spacy.util.load_config(out_dir / "config.cfg")
     meta = {
         "labels": list(LABELS),
@@ -236,7 +237,7 @@ def train_on_docs(
         "max_steps": final["training"]["max_steps"],
         "dev_scores": {k: performance[k] for k in ("ents_f", "ents_p", "ents_r", "ents_per_type")
                        if k in performance},
-        "date": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "command": command,
         "config": config_path.name,
         "sources": sources,
