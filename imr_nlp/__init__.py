@@ -77,7 +77,12 @@ def to_dataframe(docs: Iterable["Doc"]) -> "pandas.DataFrame":
     """
     from .records import records_dataframe
 
-    return records_dataframe(r for doc in docs for r in (doc._.requests or []))
+    # records made by nlp.pipe before doc._.doc_id was set take the id from the doc
+    return records_dataframe(
+        {**r, "doc_id": r["doc_id"] if r["doc_id"] is not None else doc._.doc_id}
+        for doc in docs
+        for r in (doc._.requests or [])
+    )
 
 
 def evaluate(gold_path: str | Path, *, nlp: "Language | None" = None) -> dict[str, Any]:

@@ -212,17 +212,19 @@ def test_missing_path(tmp_path):
     assert e.value.reason == "not_found"
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs POSIX non-root")
-def test_unreadable_file(tmp_path):
+def test_unreadable_file(tmp_path, monkeypatch):
+    # CI runs as root, where chmod 0 does not stop a read: make the read fail instead
     path = tmp_path / "locked.txt"
     path.write_text("secret\n")
-    path.chmod(0)
-    try:
-        with pytest.raises(InputError, match=r"\[E015\]") as e:
-            read_letter(path)
-        assert e.value.reason == "unreadable"
-    finally:
-        path.chmod(0o600)
+
+    def deny(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(type(path), "read_bytes", deny)
+    monkeypatch.setattr(type(path), "open", deny)
+    with pytest.raises(InputError, match=r"\[E015\]") as e:
+        read_letter(path)
+    assert e.value.reason == "unreadable"
 
 
 # ---------------------------------------------------------------------------- .pdf
