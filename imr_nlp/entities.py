@@ -60,19 +60,24 @@ class Entities:
         *,
         dose_window: int = 16,
         overwrite_ents: bool = True,
+        fill_labels: list[str] | None = None,
     ):
         """Build the taggers from ``patterns/``.
 
         nlp (Language): the pipeline (its tokenizer turns lexicon entries into patterns).
         name (str): the component name.
         dose_window (int): how many tokens after a DRUG a FREQUENCY or STRENGTH may stand.
-        overwrite_ents (bool): replace entities set by earlier components.
+        overwrite_ents (bool): replace entities set by earlier components; when False they
+            are kept where no rule span overlaps them (the rules win every conflict).
+        fill_labels (list[str] | None): with overwrite_ents False, the labels earlier spans
+            may have to be kept (None: all).
         """
         register()
         self.nlp = nlp
         self.name = name
         self.dose_window = dose_window
         self.overwrite_ents = overwrite_ents
+        self.fill_labels = None if fill_labels is None else set(fill_labels)
         self.set_rules({name: load_patterns(name) for name in RULE_FILES})
 
     # -- building -------------------------------------------------------------
@@ -164,12 +169,20 @@ class Entities:
         if len(doc) == 0:
             return doc
         text = doc.text
+        earlier = [] if self.overwrite_ents else [
+            e for e in doc.ents if self.fill_labels is None or e.label_ in self.fill_labels
+        ]
         cands = [s for s in self.candidates(doc, text) if self.keep(s, text)]
-        if not self.overwrite_ents:
-            cands.extend(doc.ents)
         chosen = _resolve(cands)
         chosen = self._anchor_doses(doc, chosen)
         chosen = self._abbreviations(doc, chosen, text)
+        if earlier:
+            # spans of an earlier component (a trained NER) fill the gaps the rules leave:
+            # a rule span wins every overlap, and keeps its attributes
+            taken = numpy.zeros(len(doc), dtype=bool)
+            for s in chosen:
+                taken[s.start : s.end] = True
+            chosen.extend(e for e in earlier if not taken[e.start : e.end].any())
         doc.ents = sorted(chosen, key=lambda s: s.start)
         return doc
 
@@ -272,8 +285,17 @@ def _sentence_ids(doc: Doc) -> numpy.ndarray:
     "imr_entities",
     assigns=["doc.ents", "span._.generic", "span._.drug_class", "span._.guideline_source",
              "span._.guideline_pages", "span._.outcome", "span._.long_form"],
-    default_config={"dose_window": 16, "overwrite_ents": True},
+    default_config={"dose_window": 16, "overwrite_ents": True, "fill_labels": None},
 )
-def make_entities(nlp: Language, name: str, *, dose_window: int, overwrite_ents: bool) -> Entities:
+def make_entities(
+    nlp: Language,
+    name: str,
+    *,
+    dose_window: int,
+    overwrite_ents: bool,
+    fill_labels: list[str] | None,
+) -> Entities:
     """Factory of the imr_entities component."""
-    return Entities(nlp, name, dose_window=dose_window, overwrite_ents=overwrite_ents)
+    return Entities(
+        nlp, name, dose_window=dose_window, overwrite_ents=overwrite_ents, fill_labels=fill_labels
+    )

@@ -15,12 +15,13 @@ best model, then source its ``ner`` into the rule pipeline.
   letter with the trained pipeline alone, and averages.
 
 Conflict rule of the combined pipeline: ``trained_ner`` sets ``doc.ents`` and
-``imr_entities`` runs with ``overwrite_ents=False``, so rule spans and trained
-spans are pooled; GUIDELINE/OUTCOME/NECESSITY first, then the longest; on equal
-spans the rule span wins because it carries attributes (``_.generic``,
-``_.drug_class``, ``_.guideline_source`` ...). The close-call filters of
-``imr_entities`` that run after the pooling (a FREQUENCY/STRENGTH must stand
-near a DRUG) apply to trained spans too; trained spans carry no attributes.
+``imr_entities`` runs with ``overwrite_ents=False``: the rules tag as usual, every
+rule span wins any overlap with a trained span (and keeps its attributes:
+``_.generic``, ``_.drug_class``, ``_.guideline_source`` ...), and a trained span is
+added only where no rule span overlaps it, and only for the labels in the model's
+``fill_labels`` (``imr_meta.json``): those for which the trained model beat the
+rules on the dev letters at training time. The model adds what the rules miss and
+never displaces what they find; trained spans carry no attributes.
 """
 
 from __future__ import annotations
@@ -247,8 +248,37 @@ def train_on_docs(
     }
     if dev_is_train:
         meta["note"] = "one document only: dev = train, so dev_scores are training scores"
+    meta.update(choose_fill_labels(out_dir, dev_docs))
     (out_dir / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf8")
     return out_dir
+
+
+def choose_fill_labels(model_dir: str | Path, dev_docs: Sequence[Doc]) -> dict[str, Any]:
+    """The labels for which the trained model may fill the rules' gaps in the combined pipeline.
+
+    A label qualifies when the trained model alone scores a higher exact F1 than the rules
+    alone on the dev letters (held out from training). Where the rules are better, trained
+    spans of that label would only add false positives.
+
+    RETURNS (dict): ``fill_labels`` and ``dev_label_f1`` (``{"trained": ..., "rules": ...}``).
+    """
+    from . import load
+
+    trained = load_trained_only(model_dir)
+    rules = load(disable=["imr_requests"])
+    texts = [d.text for d in dev_docs]
+    t_scores = score_exact(list(trained.pipe(texts)), dev_docs)["per_label"]
+    r_scores = score_exact(list(rules.pipe(texts)), dev_docs)["per_label"]
+    labels = sorted(set(t_scores) | set(r_scores))
+    fill = [lab for lab in labels
+            if t_scores.get(lab, {}).get("f", 0.0) > r_scores.get(lab, {}).get("f", 0.0)]
+    return {
+        "fill_labels": fill,
+        "dev_label_f1": {
+            "trained": {lab: round(t_scores.get(lab, {}).get("f", 0.0), 4) for lab in labels},
+            "rules": {lab: round(r_scores.get(lab, {}).get("f", 0.0), 4) for lab in labels},
+        },
+    }
 
 
 def default_config_path() -> Path:
@@ -300,6 +330,11 @@ def load_trained(path: str | Path, *, disable: Iterable[str] = ()) -> Language:
         config = dict(nlp.get_pipe_config("imr_entities"))
         factory = config.pop("factory")
         config["overwrite_ents"] = False
+        meta_path = Path(path) / META_FILE
+        if meta_path.is_file():
+            fill = json.loads(meta_path.read_text(encoding="utf8")).get("fill_labels")
+            if fill is not None:
+                config["fill_labels"] = list(fill)
         # Rebuilt through the config (not by setting the attribute) so that
         # nlp.to_disk() / spacy.load() keep the pooling.
         nlp.replace_pipe("imr_entities", factory, config=config)
