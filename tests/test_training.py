@@ -223,3 +223,15 @@ def test_shipped_model_files():
     assert len(loo["folds"]) == 5 and 0.0 < loo["mean_f"] <= 1.0
     size = sum(p.stat().st_size for p in SHIPPED.rglob("*") if p.is_file())
     assert size < 5_000_000
+
+
+def test_shipped_combined_pipeline_scores_at_least_the_rules_on_the_seeds():
+    import imr_nlp
+    from imr_nlp.scoring import evaluate_file
+
+    from .conftest import GOLD, REPO
+
+    model = REPO / "models" / "imr_ner_seeds"
+    rules = evaluate_file(GOLD, nlp=imr_nlp.load())["exact"]["micro"]["f"]
+    combined = evaluate_file(GOLD, nlp=imr_nlp.load(model=model))["exact"]["micro"]["f"]
+    assert combined >= rules
