@@ -168,3 +168,14 @@ def test_multiprocess_pipe_gives_the_same_records(nlp, gold):
     one = [d._.requests for d in nlp.pipe(texts)]
     two = [d._.requests for d in nlp.pipe(texts, n_process=2, batch_size=2)]
     assert one == two and sum(map(len, two)) == 8
+
+
+def test_records_path_on_two_processes_equals_one(nlp, gold):
+    from imr_nlp.parallel import pipe_records
+
+    items = [(g["text"], {"doc_id": g["id"]}) for g in gold] * 2
+    one = list(pipe_records(items, nlp=nlp, n_process=1, batch_size=3))
+    two = list(pipe_records(items, nlp=nlp, n_process=2, batch_size=3))
+    assert one == two
+    assert [r["doc_id"] for _, recs, _ in two for r in recs][:3] == [gold[0]["id"], gold[1]["id"], gold[1]["id"]]
+    assert sum(len(recs) for _, recs, _ in two) == 16
