@@ -97,4 +97,30 @@ def evaluate(gold_path: str | Path, *, nlp: "Language | None" = None) -> dict[st
     return evaluate_file(gold_path, nlp=nlp or load())
 
 
-__all__ = ["LABELS", "load", "to_dataframe", "evaluate", "__version__"]
+def export_spans(docs: Iterable[Any], path: str | Path, *, format: str = "prodigy") -> Path:
+    """Write tagged spans for correction in an annotation tool.
+
+    docs (Iterable[Doc | dict]): processed letters, or gold-style dicts (``id``, ``text``, ``spans``).
+    path (str | Path): the file (a folder for brat).
+    format (str): "prodigy", "label_studio", "doccano" or "brat".
+    RETURNS (Path): what was written.
+    """
+    from .annotations import export_spans as _export
+
+    return _export(docs, path, format=format)
+
+
+def read_annotations(path: str | Path, *, format: str, nlp: "Language | None" = None) -> list["Doc"]:
+    """Read corrected annotations back into Docs, checking every span against its text.
+
+    path (str | Path): the corrected file (a folder for brat).
+    format (str): "prodigy", "label_studio", "doccano" or "brat".
+    nlp (Language | None): whose tokenizer makes the Docs; imr_nlp's when None.
+    RETURNS (list[Doc]): one Doc per letter, spans in ``doc.ents``.
+    """
+    from .annotations import read_annotations as _read
+
+    return _read(path, format=format, nlp=nlp)
+
+
+__all__ = ["LABELS", "load", "to_dataframe", "evaluate", "export_spans", "read_annotations", "__version__"]

@@ -56,6 +56,12 @@ class Errors:
     E020 = "[E020] Unknown output format '{suffix}'; use .csv, .jsonl or .parquet."
     E030 = "[E030] Unknown annotation format '{format}'. Known: {known}"
     E031 = "[E031] {path}, {where}: {problem}"
+    E040 = "[E040] Unknown training format '{format}'. Known: {known}"
+    E041 = "[E041] No documents with text in {paths}; nothing to train on."
+    E042 = "[E042] {path} exists and is not a spaCy pipeline folder; refusing to overwrite it."
+    E043 = "[E043] Training config {path} not found."
+    E044 = "[E044] spaCy training wrote no model-best in {path}."
+    E045 = "[E045] {path} has no 'ner' component; is it a folder written by imr_nlp.training.train?"
 
 
 class Warnings:
@@ -63,6 +69,11 @@ class Warnings:
     W002 = "[W002] Letter '{doc_id}' has no IMR decision section; it gives no records."
     W003 = "[W003] Letter '{doc_id}': {problem}"
     W004 = "[W004] {path}: text is only whitespace."
+    W040 = (
+        "[W040] The tokenizer saved with {path} splits text differently from imr_nlp's "
+        "current tokenizer; retrain the model (python scripts/build_model.py)."
+    )
+    W041 = "[W041] {path} predicts labels imr_nlp does not know: {labels}."
 
 
 def warn(message: str, *, category: type[Warning] = ImrWarning, stacklevel: int = 2) -> None:

@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import warn
+from .errors import Errors, Warnings, warn
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -60,20 +60,8 @@ _PROBE = (
 )
 
 
-class Messages:
-    """Messages of this module (codes to be moved into ``imr_nlp.errors``)."""
-
-    E040 = "[E040] Unknown training format '{format}'. Known: {known}"
-    E041 = "[E041] No documents with text in {paths}; nothing to train on."
-    E042 = "[E042] {path} exists and is not a spaCy pipeline folder; refusing to overwrite it."
-    E043 = "[E043] Training config {path} not found."
-    E044 = "[E044] spaCy training wrote no model-best in {path}."
-    E045 = "[E045] {path} has no 'ner' component; is it a folder written by imr_nlp.training.train?"
-    W040 = (
-        "[W040] The tokenizer saved with {path} splits text differently from imr_nlp's "
-        "current tokenizer; retrain the model (python scripts/build_model.py)."
-    )
-    W041 = "[W041] {path} predicts labels imr_nlp does not know: {labels}."
+class Messages(Errors, Warnings):
+    """The codes of this module, from ``imr_nlp.errors`` (kept as a name for callers)."""
 
 
 # -- reading and splitting -----------------------------------------------------
