@@ -37,6 +37,7 @@ from .spans import compile_rules, iter_matches
 
 RULE_FILES = ("drugs", "drug_classes", "dosage", "guidelines", "diagnoses", "necessity")
 HIGH = {"GUIDELINE": 2, "OUTCOME": 2, "NECESSITY": 2}
+_ONE_WORD = re.compile(r"^[a-z]+$")
 ANCHORED = {"FREQUENCY", "STRENGTH"}
 
 _EFFECT_AFTER = re.compile(
@@ -97,10 +98,24 @@ class Entities:
         for row in rules["diagnoses"]:
             if row["kind"] == "term":
                 groups.setdefault("DIAGNOSIS||", []).append(row["pattern"])
+        # One-word entries are looked up by the hash of the lower-case token (one vectorised
+        # step per letter); tokenizing thousands of them into PhraseMatcher patterns would
+        # create a lexeme for each and cost a third of load().
+        exceptions = self.nlp.Defaults.tokenizer_exceptions
+        single: dict[int, str] = {}
         for key, phrases in groups.items():
             label, generic, cls = key.split("|")
             self.lexicon[key] = (label, generic or None, cls or None)
-            self.matcher.add(key, list(self.nlp.tokenizer.pipe(sorted(set(phrases)))))
+            multi = []
+            for phrase in sorted(set(phrases)):
+                if _ONE_WORD.match(phrase) and phrase not in exceptions:
+                    single.setdefault(vocab.strings.add(phrase), key)
+                else:
+                    multi.append(phrase)
+            if multi:
+                self.matcher.add(key, list(self.nlp.tokenizer.pipe(multi)))
+        self._single_hashes = numpy.array(sorted(single), dtype="uint64")
+        self._single_keys = single
         regex_rows = rules["dosage"] + rules["necessity"]
         self.regex_rules = compile_rules([r for r in regex_rows if r.get("scope") != "near_drug"])
         self.near_drug_rules = compile_rules([r for r in regex_rows if r.get("scope") == "near_drug"])
@@ -117,8 +132,14 @@ class Entities:
         out: list[Span] = []
         strings = self.nlp.vocab.strings
         windows: list[list[int]] = []
-        for match_id, start, end in self.matcher(doc):
-            label, generic, cls = self.lexicon[strings[match_id]]
+        found = [(strings[m], s, e) for m, s, e in self.matcher(doc)]
+        if len(self._single_hashes):
+            lower = doc.to_array("LOWER")
+            for i in numpy.flatnonzero(numpy.isin(lower, self._single_hashes)):
+                found.append((self._single_keys[int(lower[i])], int(i), int(i) + 1))
+            found.sort(key=lambda x: x[1])
+        for key, start, end in found:
+            label, generic, cls = self.lexicon[key]
             span = Span(doc, start, end, label=label)
             span._.generic = generic
             span._.drug_class = cls

@@ -14,26 +14,36 @@ from spacy.lang.en import English
 from spacy.language import Language
 from spacy.symbols import ORTH
 from spacy.tokenizer import Tokenizer
-from spacy.util import compile_infix_regex, registry
+from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex, registry
 
 from .patterns import load_patterns
 
 
-def customize(tokenizer: Tokenizer, rules: list[dict[str, Any]]) -> Tokenizer:
-    """Add imr_nlp's infixes and special cases to a spaCy tokenizer.
+def build_tokenizer(nlp: Language, rules: list[dict[str, Any]]) -> Tokenizer:
+    """spaCy's English tokenizer with imr_nlp's infixes and special cases, built in one go.
 
-    tokenizer (Tokenizer): an English tokenizer; changed in place.
+    (Setting ``infix_finditer`` or adding special cases one by one on a finished tokenizer
+    makes spaCy reload its ~2,700 exceptions each time: 0.3 s of every ``load()``.)
+
+    nlp (Language): the English pipeline whose vocab and defaults the tokenizer uses.
     rules (list[dict]): rows of ``patterns/tokenizer.jsonl``.
-    RETURNS (Tokenizer): the same tokenizer.
+    RETURNS (Tokenizer): the tokenizer.
     """
-    infixes = [r["pattern"] for r in rules if r["kind"] == "infix"]
-    if infixes:
-        defaults = list(English.Defaults.infixes or [])
-        tokenizer.infix_finditer = compile_infix_regex(defaults + infixes).finditer
+    defaults = English.Defaults
+    infixes = list(defaults.infixes or []) + [r["pattern"] for r in rules if r["kind"] == "infix"]
+    exceptions = dict(defaults.tokenizer_exceptions)
     for r in rules:
         if r["kind"] == "special":
-            tokenizer.add_special_case(r["pattern"], [{ORTH: r["pattern"]}])
-    return tokenizer
+            exceptions[r["pattern"]] = [{ORTH: r["pattern"]}]
+    return Tokenizer(
+        nlp.vocab,
+        rules=exceptions,
+        prefix_search=compile_prefix_regex(defaults.prefixes).search,
+        suffix_search=compile_suffix_regex(defaults.suffixes).search,
+        infix_finditer=compile_infix_regex(infixes).finditer,
+        token_match=defaults.token_match,
+        url_match=defaults.url_match,
+    )
 
 
 @registry.tokenizers("imr_nlp.tokenizer.v1")
@@ -41,8 +51,7 @@ def create_tokenizer() -> Callable[[Language], Tokenizer]:
     """Registered tokenizer factory (config: ``@tokenizers = "imr_nlp.tokenizer.v1"``)."""
 
     def make(nlp: Language) -> Tokenizer:
-        base = registry.tokenizers.get("spacy.Tokenizer.v1")()(nlp)
-        return customize(base, load_patterns("tokenizer"))
+        return build_tokenizer(nlp, load_patterns("tokenizer"))
 
     return make
 
