@@ -184,6 +184,9 @@ def _expand_sets(rule: dict[str, Any], *, limit: int = 256) -> list[dict[str, An
     for tok in pattern:
         low = tok.get("LOWER")
         op = tok.get("OP")
+        orth = tok.get("ORTH")
+        if isinstance(orth, str) and not any(c.isalnum() for c in orth) and set(tok) <= {"ORTH", "OP"}:
+            low, tok = orth, {"LOWER": orth, **({"OP": op} if op else {})}  # punctuation: same in LOWER
         if not set(tok) <= {"LOWER", "OP"} or op not in (None, "?"):
             options.append([tok])
             continue

@@ -135,7 +135,8 @@ class Entities:
         found = [(strings[m], s, e) for m, s, e in self.matcher(doc)]
         if len(self._single_hashes):
             lower = doc.to_array("LOWER")
-            for i in numpy.flatnonzero(numpy.isin(lower, self._single_hashes)):
+            pos = numpy.searchsorted(self._single_hashes, lower).clip(0, len(self._single_hashes) - 1)
+            for i in numpy.flatnonzero(self._single_hashes[pos] == lower):
                 found.append((self._single_keys[int(lower[i])], int(i), int(i) + 1))
             found.sort(key=lambda x: x[1])
         for key, start, end in found:

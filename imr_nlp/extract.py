@@ -11,9 +11,9 @@ Nothing is lost and nothing is half-written:
   goes on; a letter read but without a decision section, a letter decoded by
   a fallback codec (W001) and a file of another type found in a folder are
   reported as warnings. Reports go to ``<out stem>.errors.csv``, not stderr;
-- a letter on which the pipeline itself fails is redone on its own and, if it
-  fails again, reported as ``pipeline_error``; the other letters of its batch
-  are kept;
+- each letter is processed on its own (in worker processes when
+  ``n_process > 1``): one on which the pipeline fails is reported as
+  ``pipeline_error`` and the others are kept;
 - results are committed as they come in part files next to the output
   (``<out>.parts/part-NNNNN.jsonl``, each written atomically); the table is
   written once, atomically, at the end, and the parts are removed. A killed
@@ -27,18 +27,22 @@ Nothing is lost and nothing is half-written:
 """
 
 import json
+import multiprocessing
 import os
 import re
 import shutil
 import sys
+import threading
 import time
 import warnings
 from collections import deque
+from itertools import islice
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .errors import Errors, ImrError, ImrWarning, InputError, Warnings
+from .extensions import register
 from .io import LETTER_SUFFIXES, atomic_write, iter_letter_paths, read_letter
 from .records import FIELDS
 
@@ -248,8 +252,8 @@ def extract(
     paths (str | Path | Iterable): files and folders of .txt / .pdf letters.
     out (str | Path): the table; its suffix (.csv, .jsonl, .parquet) picks the format.
     nlp (Language | None): the pipeline; ``imr_nlp.load()`` when None.
-    n_process (int): processes for ``nlp.pipe``.
-    batch_size (int): letters per batch.
+    n_process (int): worker processes (forked; 1 = this process only; -1 = one per CPU).
+    batch_size (int): letters sent to a worker at a time.
     resume (bool): continue a killed run from its committed part files.
     part_size (int): letters per committed part file.
     progress (bool): show a progress bar with letters per second (stderr).
@@ -273,6 +277,7 @@ def extract(
         from . import load
 
         nlp = load()
+    register()  # doc._.doc_id, also on a pipeline not built by imr_nlp.load()
     bar = _progress(len(files) - resumed, progress)
     buffer: list[dict[str, Any]] = []
     n_part = max((int(p.stem.split("-")[1]) for p in committed), default=0)
@@ -288,37 +293,15 @@ def extract(
             _write_part(parts_dir, n_part, buffer)
             buffer = []
 
-    # Letters handed to nlp.pipe and not yet back, in order (nlp.pipe keeps the order).
-    pending: deque[tuple[str, dict[str, Any]]] = deque()
-
-    def feed() -> Iterator[tuple[Any, dict[str, Any]]]:
+    def letters() -> Iterator[tuple[str, dict[str, Any]]]:
         for text, ctx in _letters(files, done, nlp.max_length):
             if "error" in ctx:
                 emit({**ctx, "records": []})
-                continue
-            try:
-                doc = nlp.make_doc(text)
-            except Exception as e:
-                emit(_pipeline_failure(ctx, e))
-                continue
-            doc._.doc_id = ctx["doc_id"]  # records and their warnings name the letter
-            pending.append((text, ctx))
-            yield doc, ctx
+            else:
+                yield text, ctx
 
-    source = feed()
-    while True:
-        try:
-            for doc, ctx in nlp.pipe(source, as_tuples=True, n_process=n_process, batch_size=batch_size):
-                pending.popleft()
-                emit(_row(doc, ctx))
-            break
-        except Exception:
-            # One letter broke the pipeline (and, with n_process > 1, its whole batch):
-            # redo the letters in flight one by one, then go on with the rest.
-            if not pending:
-                raise
-            while pending:
-                emit(_run_one(nlp, *pending.popleft()))
+    for row in _process(nlp, letters(), n_process=n_process, batch_size=batch_size):
+        emit(row)
     if buffer:
         n_part += 1
         _write_part(parts_dir, n_part, buffer)
@@ -329,25 +312,76 @@ def extract(
     return summary
 
 
-def _row(doc: Any, ctx: dict[str, Any]) -> dict[str, Any]:
+def _process(
+    nlp: Any, items: Iterable[tuple[str, dict[str, Any]]], *, n_process: int, batch_size: int
+) -> Iterator[dict[str, Any]]:
+    """One row per (text, context), in order, each letter on its own.
+
+    Not ``nlp.pipe(n_process=...)``: in spaCy 3.7 an exception in a worker loses
+    its whole batch and can leave ``pipe`` waiting forever on its workers (once
+    the result pipe is full). Here each worker process runs ``_run_one`` per
+    letter and sends back plain records; workers are forked, so they share the
+    pipeline already built, and they exit if the parent is killed.
+    """
+    if n_process == -1:
+        n_process = os.cpu_count() or 1
+    if n_process <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for text, ctx in items:
+            yield _run_one(nlp, text, ctx)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = _chunks(items, batch_size)
+    fork = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(n_process, mp_context=fork, initializer=_init_worker,
+                             initargs=(nlp, os.getpid())) as pool:
+        # a bounded window of batches in flight keeps memory flat on any corpus size
+        window = deque(pool.submit(_run_chunk, c) for c in islice(chunks, 2 * n_process))
+        while window:
+            rows = window.popleft().result()
+            window.extend(pool.submit(_run_chunk, c) for c in islice(chunks, 1))
+            yield from rows
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+_WORKER_NLP: Any = None
+
+
+def _init_worker(nlp: Any, parent: int) -> None:
+    global _WORKER_NLP
+    _WORKER_NLP = nlp
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    # A killed run (SIGKILL) must not leave workers waiting for work forever.
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _run_chunk(chunk: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [_run_one(_WORKER_NLP, text, ctx) for text, ctx in chunk]
+
+
+def _run_one(nlp: Any, text: str, ctx: dict[str, Any]) -> dict[str, Any]:
+    """Process one letter; an exception becomes a ``pipeline_error`` row."""
+    try:
+        doc = nlp.make_doc(text)
+        doc._.doc_id = ctx["doc_id"]  # records and their warnings name the letter
+        doc = nlp(doc)
+    except Exception as e:
+        msg = E019.format(path=ctx["path"], stage="processing", detail=f"{type(e).__name__}: {e}")
+        return {**ctx, "error": {"reason": "pipeline_error", "message": msg}, "records": []}
     records = doc._.requests or []
     for r in records:
         r["doc_id"] = ctx["doc_id"]
     return {**ctx, "records": records}
-
-
-def _run_one(nlp: Any, text: str, ctx: dict[str, Any]) -> dict[str, Any]:
-    try:
-        doc = nlp.make_doc(text)
-        doc._.doc_id = ctx["doc_id"]
-        return _row(nlp(doc), ctx)
-    except Exception as e:
-        return _pipeline_failure(ctx, e)
-
-
-def _pipeline_failure(ctx: dict[str, Any], e: Exception) -> dict[str, Any]:
-    msg = E019.format(path=ctx["path"], stage="processing", detail=f"{type(e).__name__}: {e}")
-    return {**ctx, "error": {"reason": "pipeline_error", "message": msg}, "records": []}
 
 
 def _progress(total: int, enabled: bool):

@@ -15,10 +15,12 @@ conclusion contradicts the header is kept as written and noted in ``warnings``.
 """
 
 import re
+from bisect import bisect_right
 from datetime import date
 from functools import lru_cache
 from typing import Any, Iterable
 
+import numpy
 from spacy.tokens import Doc, Span
 
 from .errors import Warnings
@@ -208,12 +210,14 @@ def _tied_mention(doc: Doc, ents: list[Span], drug: Span, strength: Span | None,
     if key[1] is None:
         return {}
     hs = item["header"][0]
+    bounds = SentenceBounds(doc)
     found: dict[str, Span] = {}
     for i, e in enumerate(ents):
         if e.label_ != "DRUG" or e.start_char >= hs or (e._.generic or e.text.lower()) != key[0]:
             continue
         # tied to the request: the sentence speaks of the request, not of a medication list
-        if doc.has_annotation("SENT_START") and not _REQUEST_WORDS.search(e.sent.text):
+        s, t = bounds.tokens_of(e.start)
+        if not _REQUEST_WORDS.search(doc[s:t].text):
             continue
         mention = []
         for f in ents[i + 1:i + 6]:
@@ -309,26 +313,45 @@ def ur_date(doc: Doc, text: str) -> str | None:
     m = _UR_LABEL.search(text)
     if m:
         return iso_date(m.group(1))
-    for sent in _case_summary_sents(doc):
-        t = sent.text
-        ur = _UR.search(t)
-        if not ur:
-            continue
-        after = re.match(rf"\s*\(\s*({DATE})\s*\)", t[ur.end():])
+    summary = _section_span(doc, "case_summary")
+    if summary is None:
+        return None
+    bounds = SentenceBounds(doc)
+    for ur in _UR.finditer(text, summary.start_char, summary.end_char):
+        start, end = bounds.chars_of(ur.start())
+        after = re.match(rf"\s*\(\s*({DATE})\s*\)", text[ur.end():end])
         d = after.group(1) if after else None
         if d is None:
-            m = _DATE.search(t)
+            m = _DATE.search(text, start, end)
             d = m.group(0) if m else None
         if d:
             return iso_date(d)
     return None
 
 
-def _case_summary_sents(doc: Doc) -> Iterable[Span]:
-    span = _section_span(doc, "case_summary")
-    if span is None or not doc.has_annotation("SENT_START"):
-        return []
-    return list(span.sents)
+class SentenceBounds:
+    """Which sentence a token or character is in, from the SENT_START array (no token walk)."""
+
+    def __init__(self, doc: Doc):
+        self.doc = doc
+        if doc.has_annotation("SENT_START") and len(doc):
+            starts = numpy.flatnonzero(doc.to_array("SENT_START").astype("int64") == 1)
+            self.starts = starts.tolist() or [0]
+        else:
+            self.starts = [0]
+        self.idx = doc.to_array("IDX").tolist() if len(doc) else []
+
+    def tokens_of(self, i: int) -> tuple[int, int]:
+        """Token range of the sentence of token i."""
+        k = bisect_right(self.starts, i) - 1
+        end = self.starts[k + 1] if k + 1 < len(self.starts) else len(self.doc)
+        return self.starts[max(k, 0)], end
+
+    def chars_of(self, char: int) -> tuple[int, int]:
+        """Character range of the sentence around a character offset."""
+        i = max(bisect_right(self.idx, char) - 1, 0)
+        s, e = self.tokens_of(i)
+        return self.idx[s], (self.idx[e] if e < len(self.idx) else len(self.doc.text))
 
 
 def _section_span(doc: Doc, category: str) -> Span | None:

@@ -74,7 +74,10 @@ def test_quick_benchmark_writes_complete_json(tmp_path):
     assert _positive(npx["speedup"])
 
     targets = data["targets"]
-    assert set(targets) == {"ratio_full_over_blank", "load_seconds_max", "peak_memory_mb", "n_process_speedup"}
+    assert set(targets) == {"ratio_full_over_blank", "load_seconds_max", "peak_memory_mb",
+                            "n_process_speedup", "records_speedup"}
+    rp = data["records_path"]
+    assert rp["letters"] > 0 and _positive(rp["speedup"])
     for t in targets.values():
         assert t["status"] in ("PASS", "FAIL")  # not ERROR; PASS/FAIL itself is not asserted
         assert _positive(t["measured"])
