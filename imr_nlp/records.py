@@ -156,7 +156,10 @@ def item_fields(doc: Doc, ents: list[Span], item: dict[str, Any], text: str) -> 
         generics = [d._.generic or d.text.lower() for d in drugs]
         out["drug"] = drugs[0].text
         out["generic"] = "/".join(dict.fromkeys(generics))
-        cls = drugs[0]._.drug_class
+        # a combination takes the class of its first ingredient that has one (APAP/codeine:
+        # opioid); a compound cream, gel or patch is a topical analgesic
+        classes = [d._.drug_class for d in drugs if d._.drug_class]
+        cls = next((c for c in classes if c != "other"), classes[0] if classes else None)
         if len(drugs) > 1 and _TOPICAL.search(item["request_text"]):
             cls = "topical_analgesic"
         out["drug_class"] = cls

@@ -448,11 +448,12 @@ def drug_rows(
         # A generic listed under two classes is a pattern only under its first.
         if "/" not in generic and generic not in e.get("exclude", []) and generic not in rows:
             add(generic, generic, cls)
+        # Spelled-out combinations ("hydrocodone/apap") are not patterns: annotation.md
+        # tags each ingredient of a compound as its own DRUG, and the record joins them.
         for key, variant in (
             ("brands", None),
             ("misspellings", "misspelling"),
             ("ocr_splits", "ocr_split"),
-            ("combination_names", "combination"),
         ):
             for form in e.get(key, []):
                 add(form, generic, cls, variant)

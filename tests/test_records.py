@@ -142,3 +142,17 @@ def test_doses_per_day(freq, n):
 )
 def test_iso_date(s, iso):
     assert iso_date(s) == iso
+
+
+def test_combination_written_as_ingredients(nlp):
+    text = HEAD + (
+        "Hydrocodone/APAP 10/325mg #90: Upheld\n\n" + GUIDELINE_LINES +
+        "Decision rationale: No functional improvement. The request is not medically necessary.\n\n"
+        "APAP/Codeine 300/30mg #60: Upheld\n\n" + GUIDELINE_LINES +
+        "Decision rationale: No functional improvement. The request is not medically necessary.\n"
+    )
+    recs = run_text(nlp, text)._.requests
+    assert [(r["drug"], r["generic"], r["drug_class"], r["strength_mg"]) for r in recs] == [
+        ("Hydrocodone", "hydrocodone/acetaminophen", "opioid", 10.0),
+        ("APAP", "acetaminophen/codeine", "opioid", 300.0),
+    ]
