@@ -36,6 +36,17 @@ FIELDS = (
     "patient_sex", "date_of_injury", "ur_date", "diagnoses", "warnings",
 )
 
+# The vocabularies of records.md.
+DRUG_CLASSES = (
+    "opioid", "benzodiazepine", "muscle_relaxant", "nsaid", "anticonvulsant", "antidepressant",
+    "sedative_hypnotic", "proton_pump_inhibitor", "topical_analgesic", "antipsychotic",
+    "stimulant", "corticosteroid", "antihistamine", "triptan", "other",
+)
+CATEGORIES = (
+    "pharmaceutical", "physical_medicine", "diagnostic_test", "surgery", "injection", "dme",
+    "evaluation_management", "psychology", "home_health", "other",
+)
+
 # nullable dtypes: a missing quantity stays <NA> instead of turning the column into floats
 DTYPES = {"request_index": "Int64", "quantity": "Int64", "patient_age": "Int64",
           "strength_mg": "Float64", "doses_per_day": "Float64", "necessity_negated": "boolean"}

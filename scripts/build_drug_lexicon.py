@@ -48,28 +48,13 @@ sys.path.insert(0, str(REPO))
 from spacy.lang.en.stop_words import STOP_WORDS  # noqa: E402
 
 from imr_nlp.patterns import read_jsonl  # noqa: E402
+from imr_nlp.records import DRUG_CLASSES  # noqa: E402
 
 CURATED = REPO / "patterns" / "curated" / "drugs_curated.jsonl"
 DICTIONARY_PACKAGE = "drug_named_entity_recognition"
 DICTIONARY_FILE = "drug_ner_dictionary.pkl.bz2"
 
-CLASSES = (
-    "opioid",
-    "benzodiazepine",
-    "muscle_relaxant",
-    "nsaid",
-    "anticonvulsant",
-    "antidepressant",
-    "sedative_hypnotic",
-    "proton_pump_inhibitor",
-    "topical_analgesic",
-    "antipsychotic",
-    "stimulant",
-    "corticosteroid",
-    "antihistamine",
-    "triptan",
-    "other",
-)
+CLASSES = DRUG_CLASSES  # records.md
 
 # Class words as they appear in free text. Release/form words are never part of them.
 CLASS_WORDS: dict[str, list[str]] = {

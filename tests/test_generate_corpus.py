@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from imr_nlp.records import CATEGORIES as RECORD_CATEGORIES
+from imr_nlp.records import DRUG_CLASSES as RECORD_DRUG_CLASSES
+
 ROOT = Path(__file__).resolve().parents[1]
 # Plain `pytest` does not put the repo root first on sys.path, and pysbd (a medspacy
 # dependency) installs a top-level package also called `benchmarks` into site-packages.
@@ -31,35 +34,8 @@ from benchmarks.generate_corpus import (  # noqa: E402
     write_corpus,
 )
 
-CATEGORIES = {
-    "pharmaceutical",
-    "physical_medicine",
-    "diagnostic_test",
-    "surgery",
-    "injection",
-    "dme",
-    "evaluation_management",
-    "psychology",
-    "home_health",
-    "other",
-}
-DRUG_CLASSES = {
-    "opioid",
-    "benzodiazepine",
-    "muscle_relaxant",
-    "nsaid",
-    "anticonvulsant",
-    "antidepressant",
-    "sedative_hypnotic",
-    "proton_pump_inhibitor",
-    "topical_analgesic",
-    "antipsychotic",
-    "stimulant",
-    "corticosteroid",
-    "antihistamine",
-    "triptan",
-    "other",
-}
+CATEGORIES = set(RECORD_CATEGORIES)  # records.md
+DRUG_CLASSES = set(RECORD_DRUG_CLASSES)  # records.md
 TRUTH_KEYS = {
     "request_text",
     "outcome",

@@ -21,23 +21,9 @@ REPO = Path(__file__).resolve().parent.parent
 PATTERNS = REPO / "patterns"
 SCRIPT = REPO / "scripts" / "build_drug_lexicon.py"
 
-CLASSES = {
-    "opioid",
-    "benzodiazepine",
-    "muscle_relaxant",
-    "nsaid",
-    "anticonvulsant",
-    "antidepressant",
-    "sedative_hypnotic",
-    "proton_pump_inhibitor",
-    "topical_analgesic",
-    "antipsychotic",
-    "stimulant",
-    "corticosteroid",
-    "antihistamine",
-    "triptan",
-    "other",
-}
+from imr_nlp.records import DRUG_CLASSES  # noqa: E402
+
+CLASSES = set(DRUG_CLASSES)  # records.md
 VARIANTS = {"misspelling", "ocr_split", "combination"}
 
 # pattern -> (id, class)
