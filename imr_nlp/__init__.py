@@ -50,8 +50,6 @@ def load(model: str | Path | None = None, *, disable: Iterable[str] = ()) -> "La
     disable (Iterable[str]): component names to leave out (e.g. "imr_requests").
     RETURNS (Language): the pipeline; ``nlp(text)`` gives ``doc.ents`` and ``doc._.requests``.
     """
-    import spacy
-
     from . import components  # noqa: F401  (registers the factories)
     from .extensions import register
 
@@ -123,4 +121,15 @@ def read_annotations(path: str | Path, *, format: str, nlp: "Language | None" = 
     return _read(path, format=format, nlp=nlp)
 
 
-__all__ = ["LABELS", "load", "to_dataframe", "evaluate", "export_spans", "read_annotations", "__version__"]
+def process_long_text(text: str, nlp: "Language | None" = None) -> list["Doc"]:
+    """A text longer than ``nlp.max_length`` (several letters in one file) as one Doc a letter,
+    split at the titles that start IMR letters (see ``imr_nlp.extract.process_long_text``)."""
+    from .extract import process_long_text as _process
+
+    return _process(text, nlp)
+
+
+__all__ = [
+    "LABELS", "load", "to_dataframe", "evaluate", "export_spans", "read_annotations",
+    "process_long_text", "__version__",
+]

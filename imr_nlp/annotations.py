@@ -443,15 +443,21 @@ def write_label_studio_config(path: str | Path | None = None) -> Path:
 
 
 def _iter_jsonl(path: Path):
-    with path.open(encoding="utf8") as f:
-        for i, line in enumerate(f, start=1):
+    with path.open("rb") as f:
+        for i, raw in enumerate(f, start=1):
+            where = f"line {i}"
+            try:
+                line = raw.decode("utf8")
+            except UnicodeDecodeError as e:
+                raise _fail(path, where, f"not UTF-8 (byte {e.start + 1})") from None
             if not line.strip():
                 continue
-            where = f"line {i}"
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise _fail(path, where, f"bad JSON ({e.msg}, column {e.colno})") from None
+            except RecursionError:
+                raise _fail(path, where, "JSON nested too deeply") from None
             yield where, obj
 
 

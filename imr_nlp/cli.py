@@ -98,11 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("paths", nargs="*", help="files or folders of .txt and .pdf letters")
     e.add_argument("--out", required=True, help="output table: .csv, .jsonl or .parquet")
     e.add_argument("--examples", action="store_true", help="also run the bundled example letters")
-    e.add_argument("--n-process", type=_positive, default=1, help="processes for nlp.pipe (default 1)")
+    e.add_argument("--n-process", type=_positive, default=1,
+                   help="worker processes (default 1: this process only)")
     e.add_argument("--batch-size", type=_positive, default=32)
     e.add_argument("--part-size", type=_positive, default=200,
                    help="letters per committed part file, the unit --resume keeps (default 200)")
-    e.add_argument("--resume", action="store_true", help="continue a killed run from its committed parts")
+    e.add_argument("--resume", action="store_true",
+                   help="continue a killed run from its committed parts")
     e.add_argument("--show", action="store_true", help="print the main columns of the table")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=cmd_extract)

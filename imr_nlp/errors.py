@@ -53,6 +53,7 @@ class Errors:
         "({share:.0%} control characters); is it really a .txt letter?"
     )
     E018 = "[E018] {path}: text is only whitespace."
+    E019 = "[E019] {path}: unexpected error while {stage} ({detail}); the run went on without it."
     E020 = "[E020] Unknown output format '{suffix}'; use .csv, .jsonl or .parquet."
     E030 = "[E030] Unknown annotation format '{format}'. Known: {known}"
     E031 = "[E031] {path}, {where}: {problem}"
@@ -69,6 +70,7 @@ class Warnings:
     W002 = "[W002] Letter '{doc_id}' has no IMR decision section; it gives no records."
     W003 = "[W003] Letter '{doc_id}': {problem}"
     W004 = "[W004] {path}: text is only whitespace."
+    W005 = "[W005] {path}: {n} lone surrogate character(s) replaced by U+FFFD."
     W040 = (
         "[W040] The tokenizer saved with {path} splits text differently from imr_nlp's "
         "current tokenizer; retrain the model (python scripts/build_model.py)."

@@ -1,8 +1,9 @@
 """Letters on disk to one table of records, for whole corpora.
 
 ``extract(paths, out)`` reads ``.txt`` and ``.pdf`` letters, runs the pipeline
-with ``nlp.pipe`` (optionally on several processes), and writes one row per
-disputed item as CSV, JSONL or Parquet, chosen by the suffix of ``out``.
+on each (optionally in several forked worker processes that send back plain
+records), and writes one row per disputed item as CSV, JSONL or Parquet,
+chosen by the suffix of ``out``.
 
 Nothing is lost and nothing is half-written:
 
@@ -27,36 +28,35 @@ Nothing is lost and nothing is half-written:
 """
 
 import json
-import multiprocessing
 import os
 import re
 import shutil
 import sys
-import threading
 import time
 import warnings
-from collections import deque
-from itertools import islice
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from .errors import Errors, ImrError, ImrWarning, InputError, Warnings
 from .extensions import register
 from .io import LETTER_SUFFIXES, atomic_write, iter_letter_paths, read_letter
+from .parallel import process_letters
 from .records import FIELDS
 
 FORMATS = (".csv", ".jsonl", ".parquet")
 LIST_FIELDS = ("reviewer_states", "reviewer_specialties", "diagnoses", "warnings")
 _LETTER_START = re.compile(
-    r"(?m)^[ \t]*(?:HOW THE IMR FINAL DETERMINATION WAS MADE|INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE)"
+    r"(?m)^[ \t]*(?:HOW THE IMR FINAL DETERMINATION WAS MADE"
+    r"|INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE)"
 )
 # Lone surrogates are valid in a Python str (pypdf decodes with "surrogatepass") but
 # spaCy's tokenizer cannot hash them; one for one, U+FFFD keeps every offset.
 _SURROGATES = re.compile("[\ud800-\udfff]")
 # TODO(lead): move these two messages into errors.Errors / errors.Warnings.
-E019 = "[E019] {path}: unexpected error while {stage} ({detail}); the run went on without it."
-W005 = "[W005] {path}: {n} lone surrogate character(s) replaced by U+FFFD."
+E019 = Errors.E019
+W005 = Warnings.W005
 # Reasons of the coded warnings ``read_letter`` gives, as they appear in the errors file.
 _READ_WARNING_REASONS = {"[W001]": "encoding_fallback"}
 
@@ -99,7 +99,8 @@ class Summary:
             f"warnings: {len(self.warnings)} (see {self.errors_file})",
             f"time: {self.seconds:.1f} s ({rate:.1f} letters/s)",
         ]
-        for title, counts in (("failed", self.failures_by_reason), ("warnings", self.warnings_by_reason)):
+        by_reason = (("failed", self.failures_by_reason), ("warnings", self.warnings_by_reason))
+        for title, counts in by_reason:
             if counts:
                 lines.append(f"{title}:")
                 lines.extend(f"  {reason}: {n}" for reason, n in counts.items())
@@ -123,7 +124,8 @@ def split_letters(text: str, max_length: int) -> list[str]:
     starts = [m.start() for m in _LETTER_START.finditer(text)]
     if not starts or starts[0] != 0:
         starts = [0] + starts
-    return [text[s:e] for s, e in zip(starts, starts[1:] + [len(text)]) if text[s:e].strip()]
+    ends = starts[1:] + [len(text)]
+    return [text[s:e] for s, e in zip(starts, ends, strict=True) if text[s:e].strip()]
 
 
 def process_long_text(text: str, nlp: Any = None) -> list[Any]:
@@ -164,32 +166,38 @@ def list_inputs(
     RAISES (InputError): reason "not_found" (E015) for a path that does not exist.
     """
     given = [Path(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
-    skip = {Path(p).resolve() for p in exclude}
+    skip = {_key(Path(p)) for p in exclude}
     named_other = [p for p in given if p.is_file() and p.suffix.lower() not in LETTER_SUFFIXES]
-    letters: dict[Path, Path] = {
-        p.resolve(): p for p in iter_letter_paths([p for p in given if p not in named_other])
+    letters: dict[str, Path] = {
+        _key(p): p for p in iter_letter_paths([p for p in given if p not in named_other])
     }
     for p in named_other:
-        letters.setdefault(p.resolve(), p)
-    others: dict[Path, Path] = {}
+        letters.setdefault(_key(p), p)
+    others: dict[str, Path] = {}
     for folder in (p for p in given if p.is_dir()):
         for root, dirs, names in os.walk(folder):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and Path(root, d).resolve() not in skip)
+            dirs[:] = sorted(
+                d for d in dirs if not d.startswith(".") and _key(Path(root, d)) not in skip
+            )
             for name in names:
                 path = Path(root, name)
                 if name.startswith(".") or path.suffix.lower() in LETTER_SUFFIXES:
                     continue
-                resolved = path.resolve()
-                if resolved not in skip and resolved not in letters:
-                    others.setdefault(resolved, path)
+                key = _key(path)
+                if key not in skip and key not in letters:
+                    others.setdefault(key, path)
     return sorted(letters.values()), sorted(others.values())
 
 
 def _key(path: Path) -> str:
-    return str(path.resolve())
+    """A letter's identity across runs: its real path (os.path.realpath, unlike
+    Path.resolve, does not raise on a symlink loop)."""
+    return os.path.realpath(path)
 
 
-def _letters(paths: list[Path], done: set[str], max_length: int) -> Iterator[tuple[str, dict[str, Any]]]:
+def _letters(
+    paths: list[Path], done: set[str], max_length: int
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield (text, context) for each letter or piece; failures as ("", context with "error")."""
     for path in paths:
         key = _key(path)
@@ -300,7 +308,7 @@ def extract(
             else:
                 yield text, ctx
 
-    for row in _process(nlp, letters(), n_process=n_process, batch_size=batch_size):
+    for row in process_letters(nlp, letters(), n_process=n_process, batch_size=batch_size):
         emit(row)
     if buffer:
         n_part += 1
@@ -310,78 +318,6 @@ def extract(
     summary.resumed = resumed
     summary.seconds = time.perf_counter() - t0
     return summary
-
-
-def _process(
-    nlp: Any, items: Iterable[tuple[str, dict[str, Any]]], *, n_process: int, batch_size: int
-) -> Iterator[dict[str, Any]]:
-    """One row per (text, context), in order, each letter on its own.
-
-    Not ``nlp.pipe(n_process=...)``: in spaCy 3.7 an exception in a worker loses
-    its whole batch and can leave ``pipe`` waiting forever on its workers (once
-    the result pipe is full). Here each worker process runs ``_run_one`` per
-    letter and sends back plain records; workers are forked, so they share the
-    pipeline already built, and they exit if the parent is killed.
-    """
-    if n_process == -1:
-        n_process = os.cpu_count() or 1
-    if n_process <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        for text, ctx in items:
-            yield _run_one(nlp, text, ctx)
-        return
-    from concurrent.futures import ProcessPoolExecutor
-
-    chunks = _chunks(items, batch_size)
-    fork = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(n_process, mp_context=fork, initializer=_init_worker,
-                             initargs=(nlp, os.getpid())) as pool:
-        # a bounded window of batches in flight keeps memory flat on any corpus size
-        window = deque(pool.submit(_run_chunk, c) for c in islice(chunks, 2 * n_process))
-        while window:
-            rows = window.popleft().result()
-            window.extend(pool.submit(_run_chunk, c) for c in islice(chunks, 1))
-            yield from rows
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    it = iter(items)
-    while chunk := list(islice(it, size)):
-        yield chunk
-
-
-_WORKER_NLP: Any = None
-
-
-def _init_worker(nlp: Any, parent: int) -> None:
-    global _WORKER_NLP
-    _WORKER_NLP = nlp
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    # A killed run (SIGKILL) must not leave workers waiting for work forever.
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(1)
-
-
-def _run_chunk(chunk: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    return [_run_one(_WORKER_NLP, text, ctx) for text, ctx in chunk]
-
-
-def _run_one(nlp: Any, text: str, ctx: dict[str, Any]) -> dict[str, Any]:
-    """Process one letter; an exception becomes a ``pipeline_error`` row."""
-    try:
-        doc = nlp.make_doc(text)
-        doc._.doc_id = ctx["doc_id"]  # records and their warnings name the letter
-        doc = nlp(doc)
-    except Exception as e:
-        msg = E019.format(path=ctx["path"], stage="processing", detail=f"{type(e).__name__}: {e}")
-        return {**ctx, "error": {"reason": "pipeline_error", "message": msg}, "records": []}
-    records = doc._.requests or []
-    for r in records:
-        r["doc_id"] = ctx["doc_id"]
-    return {**ctx, "records": records}
 
 
 def _progress(total: int, enabled: bool):
@@ -428,8 +364,8 @@ def _finish(files: list[Path], others: list[Path], parts_dir: Path, out: Path) -
     # Never expected; a safety net so that a lost letter is reported, not silent.
     for p in files:
         if _key(p) not in finished:
-            summary.failures.append({"path": str(p), "reason": "not_processed",
-                                     "message": E019.format(path=p, stage="processing", detail="no result")})
+            msg = E019.format(path=p, stage="processing", detail="no result")
+            summary.failures.append({"path": str(p), "reason": "not_processed", "message": msg})
     for p in others:
         summary.warnings.append({"path": str(p), "reason": "unsupported",
                                  "message": Errors.E014.format(path=p, suffix=p.suffix)})

@@ -96,7 +96,7 @@ def read_letter(path: str | Path) -> Letter:
         given.append(message)
     text = normalize_newlines(text)
     if not text.strip():
-        raise InputError(Warnings.W004.format(path=path), reason="whitespace_only", path=str(path))
+        raise InputError(Errors.E018.format(path=path), reason="whitespace_only", path=str(path))
     return Letter(path.stem, text, str(path), "txt", encoding, tuple(given))
 
 
@@ -376,7 +376,9 @@ def iter_letter_paths(paths: str | Path | Iterable[str | Path]) -> list[Path]:
                 )
             candidates = [p]
         for c in candidates:
-            found.setdefault(c.resolve(), c)
+            # realpath, not Path.resolve(): it raises on a symlink loop, which read_letter
+            # then reports as unreadable like any other file it cannot open
+            found.setdefault(os.path.realpath(c), c)
     return sorted(found.values())
 
 

@@ -7,6 +7,7 @@ live in ``patterns/tokenizer.jsonl``.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import spacy
@@ -17,6 +18,21 @@ from spacy.tokenizer import Tokenizer
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex, registry
 
 from .patterns import load_patterns
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+class ImrTokenizer(Tokenizer):
+    """spaCy's Tokenizer that first replaces lone surrogates (from broken decoding) by U+FFFD.
+
+    spaCy cannot hash them (UnicodeEncodeError); one character for one keeps every offset.
+    """
+
+    def __call__(self, text: str):
+        if not text.isascii():
+            text = _SURROGATES.sub("\ufffd", text)
+        return super().__call__(text)
 
 
 def build_tokenizer(nlp: Language, rules: list[dict[str, Any]]) -> Tokenizer:
@@ -35,7 +51,7 @@ def build_tokenizer(nlp: Language, rules: list[dict[str, Any]]) -> Tokenizer:
     for r in rules:
         if r["kind"] == "special":
             exceptions[r["pattern"]] = [{ORTH: r["pattern"]}]
-    return Tokenizer(
+    return ImrTokenizer(
         nlp.vocab,
         rules=exceptions,
         prefix_search=compile_prefix_regex(defaults.prefixes).search,
