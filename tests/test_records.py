@@ -5,7 +5,9 @@ import pytest
 import imr_nlp
 from imr_nlp.records import FIELDS, doses_per_day, iso_date, strength_mg
 
-from .conftest import EXAMPLES, run_text
+from .conftest import EXAMPLES, REPO, run_text
+
+FIXTURES = REPO / "tests" / "fixtures"
 
 GUIDELINE_LINES = (
     "Claims Administrator guideline: Decision based on MTUS Chronic Pain Treatment Guidelines "
@@ -98,7 +100,7 @@ def test_contradiction_is_kept_and_flagged(nlp):
 def test_every_example_letter_matches_its_hand_written_truth(nlp):
     import json
 
-    for line in (EXAMPLES / "examples_truth.jsonl").read_text().splitlines():
+    for line in (FIXTURES / "examples_truth.jsonl").read_text().splitlines():
         truth = json.loads(line)
         recs = run_text(nlp, (EXAMPLES / truth["file"]).read_text(), truth["file"])._.requests
         assert len(recs) == len(truth["requests"]), truth["file"]
