@@ -42,19 +42,19 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from . import load
-    from .scoring import evaluate_file, format_table
+    from .scoring import compare_table, evaluate_file, format_table
 
-    pipelines = [("rules", lambda: load())]
-    if args.model:
-        from .training import load_trained, load_trained_only
+    if not args.model:
+        print(format_table(evaluate_file(args.gold, nlp=load()), title=f"== rules: {args.gold}"))
+        return 0
+    from .training import load_trained, load_trained_only
 
-        pipelines += [("trained", lambda: load_trained_only(args.model)),
-                      ("combined", lambda: load_trained(args.model))]
-    for name, make in pipelines:
-        scores = evaluate_file(args.gold, nlp=make())
-        print(format_table(scores, title=f"== {name}: {args.gold}"))
-        ex = scores["exact"]["micro"]
-        print(f"micro exact P={ex['p']:.3f} R={ex['r']:.3f} F1={ex['f']:.3f}\n")
+    scores = {
+        "rules": evaluate_file(args.gold, nlp=load()),
+        "trained": evaluate_file(args.gold, nlp=load_trained_only(args.model)),
+        "combined": evaluate_file(args.gold, nlp=load_trained(args.model)),
+    }
+    print(compare_table(scores, title=f"== exact-match F1 on {args.gold} (model: {args.model})"))
     return 0
 
 

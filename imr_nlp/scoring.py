@@ -132,3 +132,26 @@ def format_table(scores: dict[str, Any], *, title: str = "") -> str:
     if neg and neg["total"]:
         lines.append(f"NECESSITY negation: {neg['correct']}/{neg['total']} correct ({neg['accuracy']:.3f})")
     return "\n".join(lines)
+
+
+def compare_table(scores: dict[str, dict[str, Any]], *, title: str = "", mode: str = "exact") -> str:
+    """Several pipelines' F1 per label side by side (one column per pipeline).
+
+    scores (dict): pipeline name -> ``evaluate_file`` output.
+    mode (str): "exact" or "overlap".
+    RETURNS (str): the table, with P/R/F1 of the micro average and NECESSITY negation.
+    """
+    names = list(scores)
+    labels = list(next(iter(scores.values()))[mode])
+    lines = [title] if title else []
+    lines.append(f"{'label':<12} " + " ".join(f"{n:>10}" for n in names))
+    for lab in labels:
+        lines.append(f"{lab:<12} " + " ".join(f"{scores[n][mode][lab]['f']:>10.3f}" for n in names))
+    for key, name in (("p", "micro P"), ("r", "micro R")):
+        lines.append(f"{name:<12} " + " ".join(f"{scores[n][mode]['micro'][key]:>10.3f}" for n in names))
+    neg = []
+    for n in names:
+        ng = scores[n].get("negation") or {}
+        neg.append(f"{ng['correct']}/{ng['total']}" if ng.get("total") else "-")
+    lines.append(f"{'negation':<12} " + " ".join(f"{x:>10}" for x in neg))
+    return "\n".join(lines)

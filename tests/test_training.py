@@ -235,3 +235,17 @@ def test_shipped_combined_pipeline_scores_at_least_the_rules_on_the_seeds():
     rules = evaluate_file(GOLD, nlp=imr_nlp.load())["exact"]["micro"]["f"]
     combined = evaluate_file(GOLD, nlp=imr_nlp.load(model=model))["exact"]["micro"]["f"]
     assert combined >= rules
+
+
+def test_evaluate_compares_three_pipelines_in_one_table(capsys):
+    from imr_nlp.cli import main
+
+    from .conftest import GOLD, REPO
+
+    assert main(["evaluate", str(GOLD), "--model", str(REPO / "models" / "imr_ner_seeds")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    header = next(line for line in out if line.startswith("label"))
+    assert header.split() == ["label", "rules", "trained", "combined"]
+    micro = next(line for line in out if line.startswith("micro ")).split()
+    rules, trained, combined = map(float, micro[1:])
+    assert combined >= rules and 0 < trained <= 1
