@@ -36,7 +36,7 @@ from .patterns import load_patterns, read_jsonl, SCHEMAS
 from .spans import compile_rules, iter_matches
 
 RULE_FILES = ("drugs", "drug_classes", "dosage", "guidelines", "diagnoses", "necessity")
-HIGH = {"GUIDELINE": 2, "OUTCOME": 2, "NECESSITY": 2}
+HIGH = frozenset({"GUIDELINE", "OUTCOME", "NECESSITY"})  # win every overlap
 _ONE_WORD = re.compile(r"^[a-z]+$")
 ANCHORED = {"FREQUENCY", "STRENGTH"}
 
