@@ -104,12 +104,14 @@ def build_requests(doc: Doc) -> list[dict[str, Any]]:
     items = find_items(text)
     if not items:
         return []
-    letter = letter_fields(doc, text)
+    bounds = SentenceBounds(doc)
+    letter = letter_fields(doc, text, bounds)
     ents = list(doc.ents)
+    regions = label_regions(text)  # once per letter; each item takes the ones inside it
     records = []
     for i, item in enumerate(items):
         rec = {"doc_id": doc._.doc_id, "request_index": i}
-        rec.update(item_fields(doc, ents, item, text))
+        rec.update(item_fields(doc, ents, item, text, regions=regions, bounds=bounds))
         rec.update(letter)
         rec["warnings"] = _check(rec)
         records.append({k: rec.get(k) for k in FIELDS})
@@ -155,8 +157,23 @@ def find_items(text: str) -> list[dict[str, Any]]:
     return items
 
 
-def item_fields(doc: Doc, ents: list[Span], item: dict[str, Any], text: str) -> dict[str, Any]:
-    """The item-level fields of one record (text: ``doc.text``, read once by the caller)."""
+def item_fields(
+    doc: Doc,
+    ents: list[Span],
+    item: dict[str, Any],
+    text: str,
+    *,
+    regions: list[tuple[str, int, int]] | None = None,
+    bounds: "SentenceBounds | None" = None,
+) -> dict[str, Any]:
+    """The item-level fields of one record.
+
+    text (str): ``doc.text``, read once by the caller.
+    regions (list | None): ``layout.label_regions(text)``, computed once per letter.
+    bounds (SentenceBounds | None): the letter's sentences, computed once per letter.
+    """
+    regions = label_regions(text) if regions is None else regions
+    bounds = SentenceBounds(doc) if bounds is None else bounds
     hs, he = item["header"]
     rs, re_ = item["region"]
     in_header = [e for e in ents if e.start_char >= hs and e.end_char <= he]
@@ -177,7 +194,7 @@ def item_fields(doc: Doc, ents: list[Span], item: dict[str, Any], text: str) -> 
     else:
         out["drug"] = out["generic"] = out["drug_class"] = None
     if drugs and (first["QUANTITY"] is None or first["FREQUENCY"] is None):
-        tied = _tied_mention(doc, ents, drugs[0], first["STRENGTH"], item)
+        tied = _tied_mention(doc, ents, drugs[0], first["STRENGTH"], item, bounds)
         for lab in ("QUANTITY", "FREQUENCY"):
             if first[lab] is None and tied.get(lab) is not None:
                 first[lab] = tied[lab]
@@ -190,13 +207,13 @@ def item_fields(doc: Doc, ents: list[Span], item: dict[str, Any], text: str) -> 
     out["frequency"] = " ".join(freq.text.split()) if freq is not None else None
     out["doses_per_day"] = doses_per_day(out["frequency"]) if freq is not None else None
     out["category"] = category(item["request_text"], has_drug=bool(drugs) or strength is not None)
-    regions = {}
-    for cat, s, e in label_regions(text[: re_]):
-        if s >= rs:
-            regions.setdefault(cat, (s, min(e, re_)))
-    ca = regions.get("claims_administrator_guideline")
-    imr = regions.get("imr_guideline")
-    rat = regions.get("decision_rationale")
+    mine: dict[str, tuple[int, int]] = {}
+    for cat, s, e in regions:
+        if rs <= s < re_:
+            mine.setdefault(cat, (s, min(e, re_)))
+    ca = mine.get("claims_administrator_guideline")
+    imr = mine.get("imr_guideline")
+    rat = mine.get("decision_rationale")
     out["claims_administrator_guideline"] = " ".join(text[ca[0]:ca[1]].split()) if ca else None
     out["imr_guideline"] = " ".join(text[imr[0]:imr[1]].split()) if imr else None
     # the IMR guideline line first; a 2013 letter often only says the reviewer "found the
@@ -217,14 +234,15 @@ def item_fields(doc: Doc, ents: list[Span], item: dict[str, Any], text: str) -> 
     return out
 
 
-def _tied_mention(doc: Doc, ents: list[Span], drug: Span, strength: Span | None, item: dict) -> dict[str, Span]:
+def _tied_mention(
+    doc: Doc, ents: list[Span], drug: Span, strength: Span | None, item: dict, bounds: "SentenceBounds"
+) -> dict[str, Span]:
     """Quantity/frequency of the same request named elsewhere: same drug and same strength,
     in one mention (before the next drug), outside the decision section's other items."""
     key = (drug._.generic or drug.text.lower(), _norm_strength(strength.text) if strength is not None else None)
     if key[1] is None:
         return {}
     hs = item["header"][0]
-    bounds = SentenceBounds(doc)
     found: dict[str, Span] = {}
     for i, e in enumerate(ents):
         if e.label_ != "DRUG" or e.start_char >= hs or (e._.generic or e.text.lower()) != key[0]:
@@ -296,7 +314,7 @@ def category(request_text: str, *, has_drug: bool) -> str:
     return "other"
 
 
-def letter_fields(doc: Doc, text: str) -> dict[str, Any]:
+def letter_fields(doc: Doc, text: str, bounds: "SentenceBounds | None" = None) -> dict[str, Any]:
     """Fields of the whole letter, repeated on each of its records."""
     out: dict[str, Any] = {}
     m = _STATES.search(text)
@@ -316,12 +334,12 @@ def letter_fields(doc: Doc, text: str) -> dict[str, Any]:
     out["patient_sex"] = _SEX[m.group(2).lower()] if m else None
     m = _INJURY.search(text)
     out["date_of_injury"] = iso_date(m.group(1)) if m else None
-    out["ur_date"] = ur_date(doc, text)
+    out["ur_date"] = ur_date(doc, text, bounds)
     out["diagnoses"] = case_summary_diagnoses(doc)
     return out
 
 
-def ur_date(doc: Doc, text: str) -> str | None:
+def ur_date(doc: Doc, text: str, bounds: "SentenceBounds | None" = None) -> str | None:
     """Date of the utilization review decision: a "UR Denial Date" label, else the date in the
     first case-summary sentence that names utilization review."""
     m = _UR_LABEL.search(text)
@@ -330,7 +348,7 @@ def ur_date(doc: Doc, text: str) -> str | None:
     summary = _section_span(doc, "case_summary")
     if summary is None:
         return None
-    bounds = SentenceBounds(doc)
+    bounds = SentenceBounds(doc) if bounds is None else bounds
     for ur in _UR.finditer(text, summary.start_char, summary.end_char):
         start, end = bounds.chars_of(ur.start())
         after = re.match(rf"\s*\(\s*({DATE})\s*\)", text[ur.end():end])
