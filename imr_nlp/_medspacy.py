@@ -48,3 +48,21 @@ def import_medspacy() -> tuple[type, type, type, type]:
         from medspacy.context import ConText, ConTextRule
         from medspacy.section_detection import Sectionizer, SectionRule
     return ConText, ConTextRule, Sectionizer, SectionRule
+
+
+def rule_matcher(nlp: Any, name: str, rules: list, *, attr: str, prune: bool) -> Any:
+    """medspaCy's MedspacyMatcher (phrases, token patterns, regexes) holding ``rules``."""
+    import_medspacy()
+    from medspacy.common.medspacy_matcher import MedspacyMatcher
+
+    matcher = MedspacyMatcher(nlp, name=name, phrase_matcher_attr=attr, prune=prune)
+    matcher.add(rules)
+    return matcher
+
+
+def run_matcher(matcher: Any, doc: Any) -> list[tuple[int, int, int]]:
+    """Run a MedspacyMatcher on a doc. It runs its empty sub-matchers on every doc and
+    spaCy warns (W036) each time; that warning says nothing about the letter."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"\[W036\]")
+        return matcher(doc)

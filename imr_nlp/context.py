@@ -8,7 +8,6 @@ is saved with the pipeline. ConText only runs on letters that have entities.
 
 import itertools
 import json
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import ensure_path
 
-from ._medspacy import import_medspacy
+from ._medspacy import import_medspacy, rule_matcher, run_matcher
 from .patterns import load_patterns, read_jsonl
 
 # medspaCy's categories plus the two IMR letters add; each sets a boolean on the span.
@@ -81,20 +80,15 @@ class Context:
             prune_on_modifier_overlap=False,
         )
         expanded = [_as_phrase(d, self.nlp) for r in rules for d in _expand_sets(_rule_dict(r))]
-        from medspacy.common.medspacy_matcher import MedspacyMatcher
-
-        self.matcher = MedspacyMatcher(self.nlp, name=self.name, phrase_matcher_attr="LOWER", prune=False)
-        self.matcher.add([ConTextRule.from_dict(d) for d in expanded])
+        self.matcher = rule_matcher(
+            self.nlp, self.name, [ConTextRule.from_dict(d) for d in expanded], attr="LOWER", prune=False
+        )
 
     def __call__(self, doc: Doc) -> Doc:
         ents = doc.ents
         if not ents:
             return doc
-        with warnings.catch_warnings():
-            # medspaCy runs an empty sub-matcher on every doc, and spaCy warns (W036) each time
-            warnings.filterwarnings("ignore", message=r"\[W036\]")
-            matches = self.matcher(doc)
-        self._apply(doc, ents, matches)
+        self._apply(doc, ents, run_matcher(self.matcher, doc))
         if not self.keep_graph:
             # medspaCy's graph and modifiers hold Spans, which cannot cross processes
             # (nlp.pipe(n_process=2)) nor go into a DocBin: keep them as plain tuples.

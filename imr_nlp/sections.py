@@ -15,7 +15,6 @@ light Section views, so medspaCy's getters (``span._.section_category``,
 """
 
 import json
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Token
 from spacy.util import ensure_path
 
-from ._medspacy import import_medspacy
+from ._medspacy import import_medspacy, rule_matcher, run_matcher
 from .patterns import load_patterns, read_jsonl
 
 
@@ -117,22 +116,16 @@ class Sections:
             span_attrs=None,
             input_span_type=None,
         )
+        # only the Sectionizer's start-of-line filter is used; the titles go into one matcher
         section_rules = [SectionRule(r["literal"], r["category"], parents=r.get("parents")) for r in rules]
-        self.sectionizer.add(section_rules)
-        from medspacy.common.medspacy_matcher import MedspacyMatcher
-
-        self.matcher = MedspacyMatcher(self.nlp, name=self.name, phrase_matcher_attr="ORTH", prune=True)
-        self.matcher.add(section_rules)
+        self.matcher = rule_matcher(self.nlp, self.name, section_rules, attr="ORTH", prune=True)
 
     def __call__(self, doc: Doc) -> Doc:
         """Find the section titles with medspaCy's matcher and start-of-line filter, and
         store each section as plain data. medspaCy's own __call__ would also write a
         Section object onto every token (about 1 ms a letter for attributes that
         imr_nlp serves from ``doc._.imr_sections`` anyway)."""
-        with warnings.catch_warnings():
-            # medspaCy runs an empty sub-matcher on every doc, and spaCy warns (W036) each time
-            warnings.filterwarnings("ignore", message=r"\[W036\]")
-            matches = self.sectionizer.filter_start_lines(doc, self.matcher(doc))
+        matches = self.sectionizer.filter_start_lines(doc, run_matcher(self.matcher, doc))
         strings = self.nlp.vocab.strings
         rows = []
         if not matches or matches[0][1] != 0:
