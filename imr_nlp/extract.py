@@ -46,7 +46,7 @@ from .parallel import process_letters
 from .records import FIELDS
 
 FORMATS = (".csv", ".jsonl", ".parquet")
-LIST_FIELDS = ("reviewer_states", "reviewer_specialties", "diagnoses", "warnings")
+from .records.schema import LIST_FIELDS  # noqa: E402
 _LETTER_START = re.compile(
     r"(?m)^[ \t]*(?:HOW THE IMR FINAL DETERMINATION WAS MADE"
     r"|INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE)"

@@ -23,33 +23,11 @@ from typing import Any, Iterable
 import numpy
 from spacy.tokens import Doc, Span
 
-from .errors import Warnings
-from .layout import label_regions
-from .patterns import load_patterns
-from .spans import hyphen_tolerant
-
-FIELDS = (
-    "doc_id", "request_index", "request_text", "outcome", "drug", "generic", "drug_class",
-    "strength", "strength_mg", "quantity", "frequency", "doses_per_day", "category",
-    "claims_administrator_guideline", "imr_guideline", "guideline_source", "guideline_pages",
-    "rationale", "necessity_negated", "reviewer_states", "reviewer_specialties", "patient_age",
-    "patient_sex", "date_of_injury", "ur_date", "diagnoses", "warnings",
-)
-
-# The vocabularies of records.md.
-DRUG_CLASSES = (
-    "opioid", "benzodiazepine", "muscle_relaxant", "nsaid", "anticonvulsant", "antidepressant",
-    "sedative_hypnotic", "proton_pump_inhibitor", "topical_analgesic", "antipsychotic",
-    "stimulant", "corticosteroid", "antihistamine", "triptan", "other",
-)
-CATEGORIES = (
-    "pharmaceutical", "physical_medicine", "diagnostic_test", "surgery", "injection", "dme",
-    "evaluation_management", "psychology", "home_health", "other",
-)
-
-# nullable dtypes: a missing quantity stays <NA> instead of turning the column into floats
-DTYPES = {"request_index": "Int64", "quantity": "Int64", "patient_age": "Int64",
-          "strength_mg": "Float64", "doses_per_day": "Float64", "necessity_negated": "boolean"}
+from ..errors import Warnings
+from ..layout import label_regions
+from ..patterns import load_patterns
+from ..spans import hyphen_tolerant
+from .schema import FIELDS
 
 _MONTHS = {m: i for i, m in enumerate(
     "january february march april may june july august september october november december".split(), 1)}
@@ -110,7 +88,7 @@ def build_requests(doc: Doc) -> list[dict[str, Any]]:
     regions = label_regions(text)  # once per letter; each item takes the ones inside it
     records = []
     for i, item in enumerate(items):
-        rec = {"doc_id": doc._.doc_id, "request_index": i}
+        rec = {"doc_id": doc._.doc_id, "request_index": i, "decision_reasons": []}
         rec.update(item_fields(doc, ents, item, text, regions=regions, bounds=bounds))
         rec.update(letter)
         rec["warnings"] = _check(rec)
@@ -441,11 +419,3 @@ def _check(rec: dict[str, Any]) -> list[str]:
     if rec["outcome"] == "overturned" and neg is True:
         return [Warnings.W003.format(doc_id=rec["doc_id"], problem=f"item {rec['request_index']} is Overturned but its rationale concludes 'not medically necessary'")]
     return []
-
-
-def records_dataframe(records: Iterable[dict[str, Any]]):
-    """A pandas DataFrame of records with the columns of records.md, in order."""
-    import pandas
-
-    df = pandas.DataFrame([{k: r.get(k) for k in FIELDS} for r in records], columns=list(FIELDS))
-    return df.astype(DTYPES)
