@@ -12,27 +12,50 @@ first rib") stay out. Named conditions of the lexicon are tagged anywhere.
 import re
 from typing import Any
 
-_SPLIT = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s+&\s+)")
-_WORD = re.compile(r"[A-Za-z][\w'/-]*")
+_SPLIT = re.compile(r"\s*(?:;\s*(?:and\s+)?|,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+&\s+)")
+_WORD = re.compile(r"[A-Za-z][\w'-]*")
 
 
 class DiagnosisLists:
-    """Split the lists after diagnosis triggers into DIAGNOSIS spans."""
+    """Split the lists after diagnosis triggers into DIAGNOSIS spans.
+
+    A trigger row with ``"prose": true`` (guideline prose, "recommended for X") also
+    drops the symptom words of ``prose_reject`` rows ("low back pain"). A trigger row with ``"strong": true`` ("diagnosed with", "the diagnoses are")
+    introduces a list of diagnoses: every element is kept unless a reject rule
+    matches. After any other trigger ("treatment for", "history of") an element
+    is kept only if one of its words is a condition word (a ``head``).
+
+    Lists split at semicolons, and at commas and "and" only between whole
+    conditions (annotation.md): an element without a condition word joins the
+    element after it when "and" follows it, or when it is one word before a comma
+    ("neck, back and shoulder pain", "right foot and right shoulder pain"); a
+    ``qualifier`` after a comma joins the element before it ("sprain of right
+    knee, initial encounter", "radiculopathy, cervical region").
+    """
 
     def __init__(self, rules: list[dict[str, Any]], *, max_list_chars: int = 400):
         self.rules = rules
         self.max_list_chars = max_list_chars
-        self._triggers = [_lowercase_rule(r["pattern"]) for r in rules if r["kind"] == "trigger"]
+        self._triggers = [(*_lowercase_rule(r["pattern"]), bool(r.get("strong")), bool(r.get("prose")))
+                          for r in rules if r["kind"] == "trigger"]
+        self._prose_rejects = [re.compile(r["pattern"]) for r in rules if r["kind"] == "prose_reject"]
         self._heads = [re.compile(r["pattern"]) for r in rules if r["kind"] == "head"]
         self._rejects = [re.compile(r["pattern"]) for r in rules if r["kind"] == "reject"]
         self._trims = [re.compile(r["pattern"]) for r in rules if r["kind"] == "trim"]
         self._ends = [re.compile(r["pattern"]) for r in rules if r["kind"] == "list_end"]
+        self._qualifiers = [re.compile(r["pattern"]) for r in rules if r["kind"] == "qualifier"]
+
+    def has_head(self, element: str) -> bool:
+        """True if a word of the element (parts of "a/b" too) is a condition word."""
+        return any(h.match(w) for word in _WORD.findall(element) for w in word.split("/")
+                   for h in self._heads)
+
+    def is_rejected(self, element: str) -> bool:
+        return any(r.search(element) for r in self._rejects)
 
     def is_condition(self, element: str) -> bool:
         """True if a word of the element is a condition word and no reject rule matches."""
-        if any(r.search(element) for r in self._rejects):
-            return False
-        return any(h.match(w) for w in _WORD.findall(element) for h in self._heads)
+        return not self.is_rejected(element) and self.has_head(element)
 
     def __call__(self, text: str) -> list[tuple[int, int]]:
         """Find DIAGNOSIS spans in list context.
@@ -44,13 +67,13 @@ class DiagnosisLists:
         low = text.lower()
         if len(low) != len(text):  # a character whose lower case is longer: offsets would shift
             low = text
-        for trigger, needs_boundary in self._triggers:
+        for trigger, needs_boundary, strong, prose in self._triggers:
             for m in trigger.finditer(low):
                 if needs_boundary and m.start() > 0 and low[m.start() - 1].isalnum():
                     continue
                 start = m.end()
                 end = _first(self._ends, text, start, min(len(text), start + self.max_list_chars))
-                found.extend(self._elements(text, start, end))
+                found.extend(self._elements(text, start, end, strong, prose))
         found.sort()
         out: list[tuple[int, int]] = []
         for s, e in found:
@@ -61,23 +84,63 @@ class DiagnosisLists:
             out.append((s, e))
         return out
 
-    def _elements(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+    def _pieces(self, text: str, start: int, end: int) -> list[tuple[int, int, str, bool]]:
+        """The list elements, trimmed: (start, end, the separator after it, whether a trim
+        rule cut it)."""
         out = []
         pos = start
         for sep in list(_SPLIT.finditer(text, start, end)) + [None]:
             el_end = sep.start() if sep else end
-            s, e = pos, el_end
-            e = _first(self._trims, text, s, e)
+            s = pos
+            e = _first(self._trims, text, s, el_end)
+            cut = e < el_end
             while e > s and not text[e - 1].isalnum():
                 e -= 1
             while s < e and not text[s].isalnum():
                 s += 1
-            element = text[s:e]
-            if element and len(element) <= 120 and self.is_condition(element):
-                out.append((s, e))
+            kind = "end" if sep is None else sep.group(0).strip()[:1]
+            if kind not in (",", ";", "end"):
+                kind = "and"
+            out.append((s, e, kind, cut))
             if sep is None:
                 break
             pos = sep.end()
+        return out
+
+    def _elements(
+        self, text: str, start: int, end: int, strong: bool = False, prose: bool = False
+    ) -> list[tuple[int, int]]:
+        pieces = self._pieces(text, start, end)
+        merged: list[list[int]] = []  # [start, end, has_head]
+        pending: int | None = None
+        after_comma, prev_end = False, -1
+        for s, e, sep, cut in pieces:
+            if s >= e:
+                pending, after_comma = None, sep == ","
+                continue
+            piece = text[s:e]
+            if (after_comma and merged and merged[-1][1] == prev_end
+                    and any(q.match(piece) for q in self._qualifiers) and not self.has_head(piece)):
+                merged[-1][1] = e
+            else:
+                head = self.has_head(piece)
+                one_word = len(_WORD.findall(piece)) == 1
+                if not head and not cut and (sep == "and" or (sep == "," and one_word)):
+                    pending = s if pending is None else pending
+                    after_comma, prev_end = sep == ",", e
+                    continue
+                merged.append([s if pending is None else pending, e, head])
+                pending = None
+            after_comma, prev_end = sep == "," and not cut, e
+        out = []
+        for s, e, head in merged:
+            element = text[s:e]
+            if not element or len(element) > 120 or self.is_rejected(element):
+                continue
+            if prose and any(r.search(element) for r in self._prose_rejects):
+                continue
+            if head or (strong and any(c.isalpha() for c in element)):
+                out.append((s, e))
         return out
 
 
