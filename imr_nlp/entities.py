@@ -52,6 +52,7 @@ _BREAK = re.compile(r"[ \t]*\n\s*")
 _WORDS_BEFORE = re.compile(r"((?:[\w'/-]+[ \t]+){0,4}[\w'/-]+)$")
 _WORDS_AFTER = re.compile(r"[\w'/-]+(?:[ \t]+[\w'/-]+){0,4}")
 _NEAR_WORD = re.compile(r"[\w'/-]+")
+FUZZY_MIN_LEN = 7  # letters a drug name needs before a one-letter misspelling of it is tagged
 BREAK_LOOKBACK = 80  # characters before a line break searched for the start of a phrase
 _MED_AFTER = re.compile(r"(?i)\s+(?:of\s+)?(?:oral\s+)?(?:morphine\s+equivalen|MED\b|MME\b|morphine\s+milligram)")
 
@@ -128,6 +129,8 @@ class Entities:
                     multi.append(phrase)
             if multi:
                 self.matcher.add(key, list(self.nlp.tokenizer.pipe(multi)))
+        self._fuzzy = _FuzzyIndex({vocab.strings[h]: k for h, k in single.items()
+                                   if self.lexicon[k][0] == "DRUG"})
         self._single_hashes = numpy.array(sorted(single), dtype="uint64")
         self._single_keys = single
         regex_rows = rules["dosage"] + rules["necessity"]
@@ -153,6 +156,13 @@ class Entities:
             for i in numpy.flatnonzero(self._single_hashes[pos] == lower):
                 found.append((self._single_keys[int(lower[i])], int(i), int(i) + 1))
         found.extend(self._broken_phrases(doc, text))
+        if self._fuzzy.words:
+            taken = {i for _, st, en in found for i in range(st, en)}
+            for tok in doc:
+                if tok.i not in taken and len(tok) >= self._fuzzy.min_len and tok.is_alpha:
+                    key = self._fuzzy.get(tok.lower_)
+                    if key is not None:
+                        found.append((key, tok.i, tok.i + 1))
         found.sort(key=lambda x: x[1])
         for key, start, end in found:
             label, generic, cls = self.lexicon[key]
@@ -363,6 +373,42 @@ def _resolve(spans: list[Span]) -> list[Span]:
         taken.update(range(s.start, s.end))
     rest = [s for s in spans if s.label_ not in HIGH and not taken.intersection(range(s.start, s.end))]
     return high + filter_spans(rest)
+
+
+class _FuzzyIndex:
+    """Drug names misspelled by one letter ("diazempam", "Tramdol"): one letter left out, added,
+    changed or two swapped, for names of at least ``min_len`` letters (shorter ones collide with
+    English words). A spelling within one edit of two different drugs is left alone."""
+
+    min_len = FUZZY_MIN_LEN
+
+    def __init__(self, words: dict[str, str]):
+        self.words = {w: k for w, k in words.items() if len(w) >= self.min_len and w.isalpha()}
+        deletes: dict[str, str | None] = {}
+        for w, k in self.words.items():
+            for d in _deletes(w):
+                if d in self.words:
+                    continue
+                deletes[d] = k if deletes.get(d, k) == k else None
+        self.deletes = deletes
+
+    def get(self, word: str) -> str | None:
+        if word in self.words:
+            return None  # the exact name is the lexicon's job
+        hits = set()
+        if word in self.deletes:
+            hits.add(self.deletes[word])
+        for d in _deletes(word):
+            if d in self.words:
+                hits.add(self.words[d])
+            elif len(word) > self.min_len and d in self.deletes:
+                hits.add(self.deletes[d])
+        hits.discard(None)
+        return hits.pop() if len(hits) == 1 else None
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
 
 
 def _class_before_class(spans: list[Span]) -> list[Span]:
