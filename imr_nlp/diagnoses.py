@@ -14,6 +14,9 @@ from typing import Any
 
 _SPLIT = re.compile(r"\s*(?:;\s*(?:and\s+)?|,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+&\s+)")
 _WORD = re.compile(r"[A-Za-z][\w'-]*")
+_LEAD = re.compile(r"[\s:]*")
+NOT_AFTER_WINDOW = 40  # characters before a trigger or term searched for "no", "rule out" ...
+MODIFIER_WORDS = 3  # an element of at most this many words without a condition word can modify the next
 
 
 class DiagnosisLists:
@@ -44,6 +47,20 @@ class DiagnosisLists:
         self._trims = [re.compile(r["pattern"]) for r in rules if r["kind"] == "trim"]
         self._ends = [re.compile(r["pattern"]) for r in rules if r["kind"] == "list_end"]
         self._qualifiers = [re.compile(r["pattern"]) for r in rules if r["kind"] == "qualifier"]
+        self._headless_rejects = [re.compile(r["pattern"]) for r in rules if r["kind"] == "headless_reject"]
+        self._not_after = [re.compile(r["pattern"]) for r in rules if r["kind"] == "not_after"]
+        self._absent_after = [re.compile(r["pattern"]) for r in rules if r["kind"] == "absent_after"]
+
+    def denied_before(self, text: str, start: int) -> bool:
+        """True if the words before ``start`` deny, rule out or suspect what follows
+        ("no history of", "to rule out", "suspected")."""
+        before = text[max(0, start - NOT_AFTER_WINDOW) : start]
+        return any(r.search(before) for r in self._not_after)
+
+    def absent_after(self, text: str, end: int) -> bool:
+        """True if the words after ``end`` say the patient does not have it ("which was not present")."""
+        after = text[end : end + NOT_AFTER_WINDOW]
+        return any(r.match(after) for r in self._absent_after)
 
     def has_head(self, element: str) -> bool:
         """True if a word of the element (parts of "a/b" too) is a condition word."""
@@ -71,7 +88,9 @@ class DiagnosisLists:
             for m in trigger.finditer(low):
                 if needs_boundary and m.start() > 0 and low[m.start() - 1].isalnum():
                     continue
-                start = m.end()
+                if self.denied_before(text, m.start()):
+                    continue
+                start = _LEAD.match(text, m.end()).end()
                 end = _first(self._ends, text, start, min(len(text), start + self.max_list_chars))
                 found.extend(self._elements(text, start, end, strong, prose))
         found.sort()
@@ -124,12 +143,17 @@ class DiagnosisLists:
                 merged[-1][1] = e
             else:
                 head = self.has_head(piece)
-                one_word = len(_WORD.findall(piece)) == 1
-                if not head and not cut and (sep == "and" or (sep == "," and one_word)):
+                words = _WORD.findall(piece)
+                short = len(words) <= MODIFIER_WORDS and "of" not in (w.lower() for w in words)
+                if not head and not cut and short and (sep == "and" or (sep == "," and len(words) == 1)):
                     pending = s if pending is None else pending
                     after_comma, prev_end = sep == ",", e
                     continue
-                merged.append([s if pending is None else pending, e, head])
+                if pending is not None and not head and merged and merged[-1][2]:
+                    # a run of sites after a condition belongs to it: "strain in right hip, ankle, and foot"
+                    merged[-1][1] = e
+                else:
+                    merged.append([s if pending is None else pending, e, head])
                 pending = None
             after_comma, prev_end = sep == "," and not cut, e
         out = []
@@ -138,6 +162,10 @@ class DiagnosisLists:
             if not element or len(element) > 120 or self.is_rejected(element):
                 continue
             if prose and any(r.search(element) for r in self._prose_rejects):
+                continue
+            if not head and any(r.search(element) for r in self._headless_rejects):
+                continue
+            if self.absent_after(text, e):
                 continue
             if head or (strong and any(c.isalpha() for c in element)):
                 out.append((s, e))

@@ -256,6 +256,9 @@ class Entities:
             return False
         if span.label_ == "STRENGTH" and _MED_AFTER.match(after):
             return False
+        if span.label_ == "DIAGNOSIS" and (self.diagnoses.denied_before(text, span.start_char)
+                                          or self.diagnoses.absent_after(text, span.end_char)):
+            return False
         if span.label_ == "DRUG_CLASS":
             if _EFFECT_AFTER.match(after):
                 return False
