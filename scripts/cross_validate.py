@@ -2,7 +2,7 @@
 
 One command measures the annotation loop on corrected real letters::
 
-    python scripts/cross_validate.py            # about 10-20 minutes on 2 shared cores
+    python scripts/cross_validate.py            # about 5 minutes on 2 shared cores
 
 It splits the gold letters (default ``../shared/gold/real_dev_spans.jsonl``) into
 ``--folds`` folds of whole letters (letter i goes to fold i mod k). For each fold it
@@ -17,9 +17,9 @@ held-out letters with
 - ``combined``: rules + trained spans of the labels in ``fill_labels`` only, the
   labels where ``combined_all`` beat ``rules`` over the held-out folds.
 
-Scores are exact match (start, end, label), pooled over the held-out letters. With
-``--curve`` it also trains on the first 3 and 6 training letters of each fold (the
-learning curve; 9 is the fold model itself). If ``fill_labels`` is not empty, the
+Scores are exact match (start, end, label), pooled over the held-out letters. It also
+trains on the first 3 and 6 training letters of each fold (the learning curve; 9 is the
+fold model itself; ``--no-curve`` skips it). If ``fill_labels`` is not empty, the
 model trained on all letters is written to ``--ship`` (default
 ``models/imr_ner_real``) with ``fill_labels`` and these scores in its
 ``imr_meta.json``. Results go to ``--out`` (default ``models/cv_real_dev.json``).
@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, default=REPO / "out" / "cv_models")
     parser.add_argument("--reuse", action="store_true", help="score the fold models under --work again")
-    parser.add_argument("--curve", action="store_true", help="also train on 3 and 6 letters per fold")
+    parser.add_argument("--no-curve", dest="curve", action="store_false",
+                        help="skip the learning curve (training on 3 and 6 letters per fold)")
     parser.add_argument("--out", type=Path, default=REPO / "models" / "cv_real_dev.json")
     parser.add_argument("--ship", type=Path, default=REPO / "models" / "imr_ner_real")
     parser.add_argument("--no-ship", action="store_true")
