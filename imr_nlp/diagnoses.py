@@ -133,7 +133,12 @@ class DiagnosisLists:
         merged: list[list[int]] = []  # [start, end, has_head]
         pending: int | None = None
         after_comma, prev_end = False, -1
+        in_clause = False  # inside a trailing clause a trim rule cut off ("affecting ankles and feet")
         for s, e, sep, cut in pieces:
+            if in_clause and not self.has_head(text[s:e]):
+                in_clause = sep == "and"
+                continue
+            in_clause = cut and sep == "and"
             if s >= e:
                 pending, after_comma = None, sep == ","
                 continue
