@@ -13,9 +13,13 @@ import re
 from typing import Any
 
 _SPLIT = re.compile(r"\s*(?:;\s*(?:and\s+)?|,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+&\s+)")
+# a list with semicolons is split at them only: its commas belong to coded names
+# ("strain of muscle, fascia, and tendon at neck level; carpal tunnel syndrome, left upper limb")
+_SPLIT_SEMICOLONS = re.compile(r"\s*;\s*(?:and\s+)?")
 _WORD = re.compile(r"[A-Za-z][\w'-]*")
 _LEAD = re.compile(r"[\s:]*")
 NOT_AFTER_WINDOW = 40  # characters before a trigger or term searched for "no", "rule out" ...
+FINDING_WINDOW = 120  # characters before a named condition searched for finding words
 MODIFIER_WORDS = 3  # an element of at most this many words without a condition word can modify the next
 
 
@@ -36,7 +40,7 @@ class DiagnosisLists:
     knee, initial encounter", "radiculopathy, cervical region").
     """
 
-    def __init__(self, rules: list[dict[str, Any]], *, max_list_chars: int = 400):
+    def __init__(self, rules: list[dict[str, Any]], *, max_list_chars: int = 800):
         self.rules = rules
         self.max_list_chars = max_list_chars
         self._triggers = [(*_lowercase_rule(r["pattern"]), bool(r.get("strong")), bool(r.get("prose")))
@@ -50,6 +54,15 @@ class DiagnosisLists:
         self._headless_rejects = [re.compile(r["pattern"]) for r in rules if r["kind"] == "headless_reject"]
         self._not_after = [re.compile(r["pattern"]) for r in rules if r["kind"] == "not_after"]
         self._absent_after = [re.compile(r["pattern"]) for r in rules if r["kind"] == "absent_after"]
+        self._finding_before = [re.compile(r["pattern"]) for r in rules if r["kind"] == "finding_before"]
+
+    def finding_before(self, text: str, start: int) -> bool:
+        """True if a named condition at ``start`` (outside a diagnosis list) is reported as a
+        finding ("MRI revealed ...", "findings indicative of ...") in its own sentence."""
+        lo = max(0, start - FINDING_WINDOW)
+        dot = text.rfind(". ", lo, start)
+        before = text[(dot + 2 if dot >= 0 else lo) : start]
+        return any(r.search(before) for r in self._finding_before)
 
     def denied_before(self, text: str, start: int) -> bool:
         """True if the words before ``start`` deny, rule out or suspect what follows
@@ -108,7 +121,8 @@ class DiagnosisLists:
         rule cut it)."""
         out = []
         pos = start
-        for sep in list(_SPLIT.finditer(text, start, end)) + [None]:
+        split = _SPLIT_SEMICOLONS if ";" in text[start:end] else _SPLIT
+        for sep in list(split.finditer(text, start, end)) + [None]:
             el_end = sep.start() if sep else end
             s = pos
             e = _first(self._trims, text, s, el_end)

@@ -167,6 +167,8 @@ class Entities:
         for key, start, end in found:
             label, generic, cls = self.lexicon[key]
             span = Span(doc, start, end, label=label)
+            if label == "DIAGNOSIS" and self.diagnoses.finding_before(text, span.start_char):
+                continue
             span._.generic = generic
             span._.drug_class = cls
             out.append(span)
