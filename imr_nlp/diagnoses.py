@@ -20,6 +20,8 @@ _WORD = re.compile(r"[A-Za-z][\w'-]*")
 _LEAD = re.compile(r"[\s:]*")
 NOT_AFTER_WINDOW = 40  # characters before a trigger or term searched for "no", "rule out" ...
 FINDING_WINDOW = 120  # characters before a named condition searched for finding words
+ENUM_WINDOW = 1500  # characters after an enumeration lead searched for its items
+ENUM_ITEM_WORDS = 6  # words of an enumerated item searched for its condition word
 MODIFIER_WORDS = 3  # an element of at most this many words without a condition word can modify the next
 
 
@@ -55,6 +57,38 @@ class DiagnosisLists:
         self._not_after = [re.compile(r["pattern"]) for r in rules if r["kind"] == "not_after"]
         self._absent_after = [re.compile(r["pattern"]) for r in rules if r["kind"] == "absent_after"]
         self._finding_before = [re.compile(r["pattern"]) for r in rules if r["kind"] == "finding_before"]
+        self._enum_leads = [re.compile(r["pattern"]) for r in rules if r["kind"] == "enumeration_lead"]
+        self._enum_items = [re.compile(r["pattern"]) for r in rules if r["kind"] == "enumeration_item"]
+
+    def enumerated(self, text: str) -> list[tuple[int, int]]:
+        """Conditions enumerated after a lead ("recommended for any of the following: (1) X ...
+        (2) Y"): each item from its marker through its first run of condition words, when a
+        condition word comes within ENUM_ITEM_WORDS words."""
+        out = []
+        for lead in self._enum_leads:
+            for m in lead.finditer(text):
+                window_end = min(len(text), m.end() + ENUM_WINDOW)
+                expected = 1
+                for item_re in self._enum_items:
+                    for item in item_re.finditer(text, m.end(), window_end):
+                        if int(item.group(1)) != expected:
+                            continue
+                        expected += 1
+                        span = self._head_run(text, item.end())
+                        if span is not None and not self.absent_after(text, span[1]):
+                            out.append(span)
+        return out
+
+    def _head_run(self, text: str, start: int) -> tuple[int, int] | None:
+        end = None
+        for i, w in enumerate(_WORD.finditer(text, start, start + 200)):
+            if i >= ENUM_ITEM_WORDS or re.search(r"[.,;:()]", text[start:w.start()]):
+                break
+            if self.has_head(w.group()):
+                end = w.end()
+            elif end is not None:
+                break
+        return (start, end) if end is not None else None
 
     def finding_before(self, text: str, start: int) -> bool:
         """True if a named condition at ``start`` (outside a diagnosis list) is reported as a
@@ -106,6 +140,7 @@ class DiagnosisLists:
                 start = _LEAD.match(text, m.end()).end()
                 end = _first(self._ends, text, start, min(len(text), start + self.max_list_chars))
                 found.extend(self._elements(text, start, end, strong, prose))
+        found.extend(self.enumerated(text))
         found.sort()
         out: list[tuple[int, int]] = []
         for s, e in found:

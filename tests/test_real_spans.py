@@ -164,6 +164,9 @@ def test_dose_instruction_is_no_quantity(nlp):
     ("An MRI was ordered to rule out rotator cuff tear. There is no history of diabetes mellitus.", []),
     ("Topical creams are indicated for neuropathic pain, which was not present.", []),
     ("Muscle relaxants are recommended for low back pain.", []),
+    ("Knee braces are recommended for any of the following: (1) Ligament instability of the knee. "
+     "(2) Painful unicompartmental osteoarthritis when weight bearing.",
+     ["Ligament instability", "Painful unicompartmental osteoarthritis"]),
 ])
 def test_diagnosis_close_calls(nlp, text, expected):
     assert [t for t, lab in _ents(nlp, text) if lab == "DIAGNOSIS"] == expected
