@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "models" / "cv_real_dev.json")
     parser.add_argument("--ship", type=Path, default=REPO / "models" / "imr_ner_real")
     parser.add_argument("--no-ship", action="store_true")
+    parser.add_argument("--unseen-every", type=int, default=3,
+                        help="also score apart the letters at positions i %% N == N-1 of the gold file, "
+                             "the ones kept out of rule development (0: none)")
     args = parser.parse_args(argv)
     given = sys.argv[1:] if argv is None else argv
     command = " ".join(["python", "scripts/cross_validate.py", *given])
@@ -141,6 +144,14 @@ def main(argv: list[str] | None = None) -> int:
         nlp = load_trained(fold_dirs[k], disable=["imr_requests"], fill_labels=fill)
         combined_pairs.extend((_spans(nlp(d.text)), _spans(d)) for d in held)
     scores["combined"] = _score(combined_pairs)
+    order = [d for f in folds for d in f]  # the order of the pairs above
+    unseen_ids = set()
+    if args.unseen_every:
+        unseen_ids = {d._.doc_id for i, d in enumerate(docs) if i % args.unseen_every == args.unseen_every - 1}
+    if unseen_ids:
+        pick = [i for i, d in enumerate(order) if d._.doc_id in unseen_ids]
+        every = {**pairs, "combined": combined_pairs}
+        scores_unseen = {name: _score([p[i] for i in pick]) for name, p in every.items()}
 
     result = {
         "what": "exact-match P/R/F1 per label, pooled over held-out letters (leave-letters-out)",
@@ -153,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         "fill_labels": fill,
         "scores": scores,
     }
+    if unseen_ids:
+        result["unseen_by_rules"] = {"letters": sorted(unseen_ids), "scores": scores_unseen,
+                                     "what": "the same scores on the letters kept out of rule development"}
     n_train = len(docs) - max(len(f) for f in folds)
     if args.curve:
         result["learning_curve"] = {
@@ -165,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     for lab in [*imr_nlp.LABELS, "micro"]:
         print(f"{lab:<12}" + "".join(f"{scores[p][lab]['f']:>14.3f}" for p in PIPELINES))
     print(f"fill_labels: {fill or 'none'}")
+    if unseen_ids:
+        print(f"micro F1 on the {len(unseen_ids)} letters kept out of rule development: " + ", ".join(
+            f"{p} {scores_unseen[p]['micro']['f']:.3f}" for p in PIPELINES))
     if args.curve:
         print("learning curve (micro F1 of trained / combined_all by training letters):")
         for n, row in result["learning_curve"].items():
