@@ -23,6 +23,7 @@ FINDING_WINDOW = 120  # characters before a named condition searched for finding
 ENUM_WINDOW = 1500  # characters after an enumeration lead searched for its items
 ENUM_ITEM_WORDS = 6  # words of an enumerated item searched for its condition word
 MODIFIER_WORDS = 3  # an element of at most this many words without a condition word can modify the next
+STRONG_HEADLESS_WORDS = 12  # longer elements without a condition word end even a diagnosis list
 
 
 class DiagnosisLists:
@@ -52,11 +53,14 @@ class DiagnosisLists:
         self._rejects = [re.compile(r["pattern"]) for r in rules if r["kind"] == "reject"]
         self._trims = [re.compile(r["pattern"]) for r in rules if r["kind"] == "trim"]
         self._ends = [re.compile(r["pattern"]) for r in rules if r["kind"] == "list_end"]
-        self._qualifiers = [re.compile(r["pattern"]) for r in rules if r["kind"] == "qualifier"]
+        self._qualifiers = [(re.compile(r["pattern"]), bool(r.get("not_before_and")))
+                            for r in rules if r["kind"] == "qualifier"]
         self._headless_rejects = [re.compile(r["pattern"]) for r in rules if r["kind"] == "headless_reject"]
         self._not_after = [re.compile(r["pattern"]) for r in rules if r["kind"] == "not_after"]
         self._absent_after = [re.compile(r["pattern"]) for r in rules if r["kind"] == "absent_after"]
         self._finding_before = [re.compile(r["pattern"]) for r in rules if r["kind"] == "finding_before"]
+        self._lead_trims = [re.compile(r["pattern"]) for r in rules if r["kind"] == "lead_trim"]
+        self._clause_starts = [re.compile(r["pattern"]) for r in rules if r["kind"] == "clause_start"]
         self._enum_leads = [re.compile(r["pattern"]) for r in rules if r["kind"] == "enumeration_lead"]
         self._enum_items = [re.compile(r["pattern"]) for r in rules if r["kind"] == "enumeration_item"]
 
@@ -166,6 +170,10 @@ class DiagnosisLists:
                 e -= 1
             while s < e and not text[s].isalnum():
                 s += 1
+            for lead in self._lead_trims:
+                m = lead.match(text, s, e)
+                if m:
+                    s = m.end()
             kind = "end" if sep is None else sep.group(0).strip()[:1]
             if kind not in (",", ";", "end"):
                 kind = "and"
@@ -192,8 +200,10 @@ class DiagnosisLists:
                 pending, after_comma = None, sep == ","
                 continue
             piece = text[s:e]
-            if (after_comma and merged and merged[-1][1] == prev_end
-                    and any(q.match(piece) for q in self._qualifiers) and not self.has_head(piece)):
+            if any(c.match(piece) for c in self._clause_starts):
+                break  # the list has ended: a clause starts
+            if (after_comma and merged and merged[-1][1] == prev_end and not self.has_head(piece)
+                    and any(q.match(piece) and not (nba and sep == "and") for q, nba in self._qualifiers)):
                 merged[-1][1] = e
             else:
                 head = self.has_head(piece)
@@ -215,6 +225,8 @@ class DiagnosisLists:
             element = text[s:e]
             if not element or len(element) > 120 or self.is_rejected(element):
                 continue
+            if not head and (not strong or len(_WORD.findall(element)) > STRONG_HEADLESS_WORDS):
+                break  # past the list: what follows is prose, not conditions
             if prose and any(r.search(element) for r in self._prose_rejects):
                 continue
             if not head and any(r.search(element) for r in self._headless_rejects):
