@@ -48,7 +48,8 @@ class GuidelineFinder:
         ]
         self._clause = re.compile(r",?\s+(?:for|under)\s+" + topic)
         self._quoted = re.compile(piece["quoted_title"])
-        self._next_document = re.compile(piece["next_document"])
+        self._next_documents = [(re.compile(r["pattern"]), bool(r.get("requires_done")))
+                                for r in rules if r["kind"] == "next_document"]
         self._document_done = re.compile(piece["document_done"])
 
     def names(self, text: str) -> list[tuple[int, int, str]]:
@@ -136,11 +137,13 @@ class GuidelineFinder:
         has its year, chapter, sections or pages."""
         parts = []
         pos = start
-        for m in self._next_document.finditer(text, start, end):
-            if m.start() <= pos or not self._document_done.search(text, pos, m.start()):
+        splits = sorted(((m.start(), m.end(), done) for regex, done in self._next_documents
+                         for m in regex.finditer(text, start, end)))
+        for s, e, requires_done in splits:
+            if s <= pos or (requires_done and not self._document_done.search(text, pos, s)):
                 continue
-            parts.append((pos, m.start()))
-            pos = m.end()
+            parts.append((pos, s))
+            pos = e
         parts.append((pos, end))
         return parts
 

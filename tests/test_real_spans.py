@@ -105,6 +105,16 @@ def test_two_documents_on_one_guideline_line(nlp):
                    "Knee Complaints 2004, Section(s): Special Studies, Red Flags"]
 
 
+def test_second_document_with_a_year_or_its_own_name(nlp):
+    text = ("Gabapentin 300mg #90: Upheld\n\nMAXIMUS guideline: Decision based on MTUS Ankle Complaints 2004, "
+            "Section(s): Surgery, and Postsurgical Treatment 2009, Section(s): Ankle. Decision based on "
+            "Non-MTUS Citation ODG Ankle, Orthotics and ODG Physical Therapy Guidelines.\n\n"
+            "Decision rationale: The request is not medically necessary.\n")
+    got = [t for t, lab in _ents(nlp, text) if lab == "GUIDELINE"]
+    assert got == ["MTUS Ankle Complaints 2004, Section(s): Surgery", "Postsurgical Treatment 2009, Section(s): Ankle",
+                   "Non-MTUS Citation ODG Ankle, Orthotics", "ODG Physical Therapy Guidelines"]
+
+
 def test_one_document_with_and_in_its_title_stays_whole(nlp):
     text = ("Gabapentin 300mg #90: Upheld\n\nMAXIMUS guideline: Decision based on MTUS Elbow, Wrist, and Hand "
             "Complaints 2004, Section(s): Surgery.\n\nDecision rationale: It is not medically necessary.\n")
