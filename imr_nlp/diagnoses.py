@@ -2,11 +2,17 @@
 
 annotation.md: a diagnosis is a condition the letter gives as a diagnosis or
 as what is treated ("diagnosed with X", "diagnoses are X, Y", "treatment for
-X", "history of X"). The list after a trigger is split at commas and "and";
-each element is cut before a trailing clause ("with significant muscle
-spasm", "affecting the bilateral ankles") and kept only if one of its words is
-a condition word, so complaints and procedures ("status post removal of the
-first rib") stay out. Named conditions of the lexicon are tagged anywhere.
+X", "history of X"). The list after a trigger is split at semicolons, commas and
+"and" (see DiagnosisLists); each element is cut before a trailing clause ("with
+significant muscle spasm", "affecting the bilateral ankles"). After a weak trigger
+an element is kept only if one of its words is a condition word, so complaints
+and procedures ("status post removal of the first rib") stay out. Triggers that
+the words before deny or rule out ("no history of") give nothing. Guideline prose
+gives the condition a treatment is for ("recommended for neuropathic pain", and
+the items of "recommended for any of the following: (1) X (2) Y"), but not
+symptom words (low back pain) nor a condition the letter says is absent. Named
+conditions of the lexicon are tagged elsewhere too (imr_nlp.entities), unless
+denied, ruled out or reported as a finding.
 """
 
 import re

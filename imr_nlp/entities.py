@@ -15,7 +15,15 @@ filters, then overlaps are resolved once and ``doc.ents`` is set once:
 - a class word naming an effect ("muscle relaxant effects", "range of action
   includes ... anticonvulsant") is not a DRUG_CLASS;
 - an abbreviation the letter defines ("Complex Regional Pain Syndrome
-  (CRPS)") takes the label of its long form and carries it in ``_.long_form``.
+  (CRPS)") takes the label of its long form and carries it in ``_.long_form``;
+- a lexicon phrase split by a PDF line break ("proton pump \ninhibitors",
+  "anti-\ndepressants") is found, and a drug name of FUZZY_MIN_LEN letters or more
+  misspelled by one letter ("diazempam") is a DRUG;
+- a class span keeps its modifiers outside ("topical analgesics" gives
+  ``analgesics``, "narcotic analgesics" ``analgesics``), "non-opioid" is no class
+  (``patterns/drug_class_rules.jsonl``);
+- a named condition of the lexicon that the letter denies, rules out or reports
+  as a finding ("MRI to rule out rotator cuff tear") is no DIAGNOSIS.
 """
 
 import json
