@@ -137,8 +137,11 @@ class Entities:
                     multi.append(phrase)
             if multi:
                 self.matcher.add(key, list(self.nlp.tokenizer.pipe(multi)))
+        # misspellings are looked for only near the curated names (not the dictionary's
+        # foreign and historical synonyms)
+        curated = {r["pattern"] for r in rules["drugs"] if "source" not in r}
         self._fuzzy = _FuzzyIndex({vocab.strings[h]: k for h, k in single.items()
-                                   if self.lexicon[k][0] == "DRUG"})
+                                   if self.lexicon[k][0] == "DRUG" and vocab.strings[h] in curated})
         self._single_hashes = numpy.array(sorted(single), dtype="uint64")
         self._single_keys = single
         regex_rows = rules["dosage"] + rules["necessity"]
