@@ -25,7 +25,7 @@ LABELS = (
 )
 
 PIPE_NAMES = (
-    "imr_sentences", "imr_sections", "imr_abbreviations",
+    "imr_structure", "imr_sentences", "imr_sections", "imr_abbreviations",
     "imr_entities", "imr_context", "imr_requests",
 )
 

@@ -13,6 +13,8 @@ DOC_EXTENSIONS: dict[str, object] = {
     "doc_id": None,  # file stem, or the id the caller gives
     "requests": None,  # list[dict], one record per disputed item (records.md)
     "imr_warnings": None,  # list[str], what the pipeline noticed (coded W00x)
+    "imr_structure": None,  # dict: the letter's layout, items, header block (imr_structure)
+    "source_path": None,  # the file the letter was read from, when the caller gives it
 }
 
 SPAN_EXTENSIONS: dict[str, object] = {
