@@ -5,6 +5,7 @@ from spacy.tokens import Doc
 
 from .errors import Warnings
 from .extensions import register
+from .pipeline.structure import structure_of
 from .records import build_requests
 
 
@@ -13,10 +14,11 @@ class Requests:
 
     def __init__(self, nlp: Language, name: str = "imr_requests"):
         register()
+        self.nlp = nlp
         self.name = name
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.requests = build_requests(doc)
+        doc._.requests = build_requests(doc, structure_of(self.nlp))
         warnings = []
         if not doc._.requests:
             warnings.append(Warnings.W002.format(doc_id=doc._.doc_id))

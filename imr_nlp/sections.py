@@ -14,7 +14,6 @@ light Section views, so medspaCy's getters (``span._.section_category``,
 ``doc._.section_categories``) work as before, in any process.
 """
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,8 @@ from spacy.tokens import Doc, Token
 from spacy.util import ensure_path
 
 from ._medspacy import import_medspacy, rule_matcher, run_matcher
-from .patterns import load_patterns, read_jsonl
+from .patterns import read_jsonl
+from .pipeline.structure import structure_of
 
 
 _PENDING = "imr_nlp.sections.pending"
@@ -101,10 +101,11 @@ class Sections:
         self.nlp = nlp
         self.name = name
         register_section_extensions()
-        self.set_rules(load_patterns("sections"))
+        self.set_rules(structure_of(nlp).sections)
 
     def set_rules(self, rules: list[dict[str, Any]]) -> None:
-        """(Re)build the Sectionizer from rows of ``patterns/sections.jsonl``."""
+        """(Re)build the Sectionizer from section titles (``category``, ``literal``): the
+        "section" rows of the pipeline's structure (``patterns/structure.jsonl``)."""
         _, _, Sectionizer, SectionRule = import_medspacy()
         self.rules = rules
         self.sectionizer = Sectionizer(
@@ -137,14 +138,16 @@ class Sections:
         return doc
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        with (path / "sections.jsonl").open("w", encoding="utf8") as f:
-            for row in self.rules:
-                f.write(json.dumps(row) + "\n")
+        """Nothing of its own to save: the titles are saved with imr_structure's structure."""
 
     def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "Sections":
-        self.set_rules(read_jsonl(ensure_path(path) / "sections.jsonl", required=("category", "literal")))
+        """The titles of the loaded pipeline's structure (imr_structure loads before this);
+        a pipeline saved before imr_structure existed keeps its own ``sections.jsonl``."""
+        own = ensure_path(path) / "sections.jsonl"
+        if own.is_file():
+            self.set_rules(read_jsonl(own, required=("category", "literal")))
+        else:
+            self.set_rules(structure_of(self.nlp).sections)
         return self
 
 

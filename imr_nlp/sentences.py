@@ -116,7 +116,17 @@ class SentenceSplitter:
         values = numpy.full((len(doc),), -1, dtype="int64")
         values[0] = 1
         n = len(idx)
-        for offset in self.boundaries(doc.text):
+        offsets = self.boundaries(doc.text)
+        # each item header is a sentence of its own (its bounds from imr_structure)
+        layout = doc._.imr_structure if Doc.has_extension("imr_structure") else None
+        for item in (layout or {}).get("items", []):
+            start, _ = item.get("full_header") or item["header"]
+            end = (item.get("outcome_span") or item["header"])[1]
+            offsets.append(start)
+            after = _NONSPACE.search(doc.text, end)
+            if after:
+                offsets.append(after.start())
+        for offset in offsets:
             i = bisect_left(idx, offset)
             if i < n:
                 # a boundary inside whitespace goes to the next real token

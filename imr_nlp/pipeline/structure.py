@@ -21,7 +21,7 @@ from spacy.util import ensure_path
 
 from ..extensions import register
 from ..patterns import load_patterns, read_jsonl
-from ..rules.structure import Structure
+from ..rules.structure import Structure, shipped
 
 FILE = "structure.jsonl"
 
@@ -65,7 +65,7 @@ def structure_of(nlp: Language | None) -> Structure:
     """The pipeline's Structure (its imr_structure component), or the shipped one."""
     if nlp is not None and "imr_structure" in nlp.component_names:
         return nlp.get_pipe("imr_structure").structure
-    return Structure.default()
+    return shipped()
 
 
 @Language.factory("imr_structure", assigns=["doc._.imr_structure"], default_config={})

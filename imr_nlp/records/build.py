@@ -26,7 +26,7 @@ from ..errors import Warnings
 from ..patterns import load_patterns
 from ..pipeline.structure import analyse
 from ..rules.dates import DATE, DATE_RE, iso_date
-from ..rules.structure import Structure, collapse
+from ..rules.structure import Structure, collapse, shipped
 from .normalize import count, doses_per_day, norm_strength, strength_mg
 from .schema import FIELDS
 
@@ -49,15 +49,10 @@ def _rules() -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=1)
-def _default_structure() -> Structure:
-    return Structure.default()
-
-
 def letter_structure(doc: Doc) -> dict[str, Any]:
     """The letter's structure: what imr_structure set, else the shipped rules' reading."""
     found = doc._.imr_structure if Doc.has_extension("imr_structure") else None
-    return found if found is not None else analyse(_default_structure(), doc.text)
+    return found if found is not None else analyse(shipped(), doc.text)
 
 
 def build_requests(doc: Doc, structure: Structure | None = None) -> list[dict[str, Any]]:
@@ -73,7 +68,7 @@ def build_requests(doc: Doc, structure: Structure | None = None) -> list[dict[st
     items = layout["items"]
     if not items:
         return []
-    structure = structure or _default_structure()
+    structure = structure or shipped()
     bounds = SentenceBounds(doc)
     letter = letter_fields(doc, text, bounds, header=layout["header"])
     letter["layout"] = layout["layout"]
@@ -92,7 +87,7 @@ def build_requests(doc: Doc, structure: Structure | None = None) -> list[dict[st
 
 def find_items(text: str) -> list[dict[str, Any]]:
     """The disputed items of a letter (``Item.as_dict()``), read with the shipped structure."""
-    return [i.as_dict() for i in _default_structure().items(text)]
+    return [i.as_dict() for i in shipped().items(text)]
 
 
 def item_fields(
@@ -111,7 +106,7 @@ def item_fields(
     regions (list | None): the letter's labelled regions, computed once per letter.
     bounds (SentenceBounds | None): the letter's sentences, computed once per letter.
     """
-    structure = structure or _default_structure()
+    structure = structure or shipped()
     regions = structure.regions(text) if regions is None else regions
     bounds = SentenceBounds(doc) if bounds is None else bounds
     hs, he = item["header"]

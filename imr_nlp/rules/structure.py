@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ..patterns import load_patterns
@@ -384,6 +385,12 @@ class Structure:
             if rx.search(document):
                 return source
         return None
+
+
+@lru_cache(maxsize=1)
+def shipped() -> Structure:
+    """The structure of the package's own ``patterns/structure.jsonl`` (built once)."""
+    return Structure.default()
 
 
 def _any_space(pattern: str) -> str:
