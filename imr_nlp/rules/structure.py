@@ -355,6 +355,7 @@ class Structure:
             return out
         sec = gl["sections"].search(first) if "sections" in gl else None
         doc = first[:sec.start()] if sec else first
+        named = doc  # the source is what the whole name says ("MTUS 2009: ACOEM ... Chapter 12")
         pages = gl["pages"].search(doc) if "pages" in gl else None
         if pages:
             doc = doc[:pages.start()]
@@ -376,7 +377,7 @@ class Structure:
         doc = _strip_end(doc)
         out["guideline_document"] = doc or None
         out["guideline_sections"] = sections
-        out["guideline_source"] = (self.source_of(doc) or "other") if doc else None
+        out["guideline_source"] = (self.source_of(named) or "other") if doc else None
         return out
 
     def source_of(self, document: str) -> str | None:
