@@ -9,10 +9,21 @@ Importing this package loads nothing; ``load()`` builds the pipeline from the
 package's own files (no download).
 """
 
+import warnings as _warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 __version__ = "0.1.0"
+
+# spaCy 3.7's CLI module (imported by ``import spacy``) still imports
+# ``click.parser.split_arg_string``, which click 8.2+ deprecates. Only that one
+# warning, from that one module, is silenced: ``python -W error`` keeps working.
+_warnings.filterwarnings(
+    "ignore",
+    message=r"Importing 'parser\.split_arg_string' is deprecated",
+    category=DeprecationWarning,
+    module=r"spacy\.cli\._util",
+)
 
 if TYPE_CHECKING:
     import pandas
