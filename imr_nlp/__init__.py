@@ -3,7 +3,7 @@
 >>> import imr_nlp
 >>> nlp = imr_nlp.load()
 >>> doc = nlp(letter_text)
->>> doc.ents, doc._.requests
+>>> doc.ents, doc._.imr_requests
 
 Importing this package loads nothing; ``load()`` builds the pipeline from the
 package's own files (no download).
@@ -59,7 +59,7 @@ def load(model: str | Path | None = None, *, disable: Iterable[str] = ()) -> "La
     model (str | Path | None): None for the rule pipeline; or a folder written by
         ``imr-nlp train`` (a trained pipeline whose spans are combined with the rules).
     disable (Iterable[str]): component names to leave out (e.g. "imr_requests").
-    RETURNS (Language): the pipeline; ``nlp(text)`` gives ``doc.ents`` and ``doc._.requests``.
+    RETURNS (Language): the pipeline; ``nlp(text)`` gives ``doc.ents`` and ``doc._.imr_requests``.
     """
     from . import components  # noqa: F401  (registers the factories)
     from .extensions import register
@@ -86,11 +86,11 @@ def to_dataframe(docs: Iterable["Doc"]) -> "pandas.DataFrame":
     """
     from .records import records_dataframe
 
-    # records made by nlp.pipe before doc._.doc_id was set take the id from the doc
+    # records made by nlp.pipe before doc._.imr_doc_id was set take the id from the doc
     return records_dataframe(
-        {**r, "doc_id": r["doc_id"] if r["doc_id"] is not None else doc._.doc_id}
+        {**r, "doc_id": r["doc_id"] if r["doc_id"] is not None else doc._.imr_doc_id}
         for doc in docs
-        for r in (doc._.requests or [])
+        for r in (doc._.imr_requests or [])
     )
 
 

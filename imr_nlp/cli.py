@@ -68,7 +68,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     for path in iter_letter_paths(args.paths):
         letter = read_letter(path)
         doc = nlp(letter.text)
-        doc._.doc_id = letter.doc_id
+        doc._.imr_doc_id = letter.doc_id
         docs.append(doc)
     out = export_spans(docs, args.out, format=args.format)
     print(f"exported {len(docs)} letters as {args.format} to {out}", file=sys.stderr)

@@ -109,7 +109,7 @@ def evaluate_file(path: str | Path, *, nlp: Language, labels: Iterable[str] | No
     docs = []
     for g in gold:
         doc = nlp.make_doc(g["text"])
-        doc._.doc_id = g.get("id")
+        doc._.imr_doc_id = g.get("id")
         for _, proc in nlp.pipeline:
             doc = proc(doc)
         docs.append(doc)

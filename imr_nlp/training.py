@@ -17,7 +17,7 @@ best model, then source its ``ner`` into the rule pipeline.
 Conflict rule of the combined pipeline: ``trained_ner`` sets ``doc.ents`` and
 ``imr_entities`` runs with ``overwrite_ents=False``: the rules tag as usual, every
 rule span wins any overlap with a trained span (and keeps its attributes:
-``_.generic``, ``_.drug_class``, ``_.guideline_source`` ...), and a trained span is
+``_.imr_generic``, ``_.imr_drug_class``, ``_.imr_guideline_source`` ...), and a trained span is
 added only where no rule span overlaps it, and only for the labels in the model's
 ``fill_labels`` (``imr_meta.json``): those for which the trained model beat the
 rules on the dev letters at training time. The model adds what the rules miss and
@@ -70,7 +70,7 @@ def read_docs(paths: str | Path | Iterable[str | Path], *, format: str = "prodig
 
     paths (str | Path | Iterable): annotation files (for brat: folders).
     format (str): one of ``TRAIN_FORMATS``; "gold" reads ``shared/gold/*.jsonl``.
-    RETURNS (list[Doc]): the Docs with ``doc.ents`` and ``doc._.doc_id``, in file order.
+    RETURNS (list[Doc]): the Docs with ``doc.ents`` and ``doc._.imr_doc_id``, in file order.
     """
     from .annotations import read_annotations, read_gold
 
@@ -90,7 +90,7 @@ def split_docs(
 ) -> tuple[list[Doc], list[Doc], bool]:
     """Split documents into train and dev, deterministically, by whole document.
 
-    The documents are ordered by ``doc._.doc_id`` (then position), shuffled with
+    The documents are ordered by ``doc._.imr_doc_id`` (then position), shuffled with
     ``random.Random(seed)``, and the first ``max(1, round(dev_share * n))`` go to
     dev (never all of them). A single document is both train and dev.
 
@@ -456,7 +456,7 @@ def _as_paths(paths: str | Path | Iterable[str | Path]) -> list[Path]:
 
 
 def _doc_id(doc: Doc, index: int) -> str:
-    doc_id = doc._.doc_id if doc.has_extension("doc_id") else None
+    doc_id = doc._.imr_doc_id if doc.has_extension("imr_doc_id") else None
     return str(doc_id) if doc_id is not None else f"#{index}"
 
 
