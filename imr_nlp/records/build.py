@@ -180,7 +180,7 @@ def item_fields(
     out["strength"] = strength.text if strength is not None else None
     out["strength_mg"] = strength_mg(strength.text) if strength is not None else None
     qty = first["QUANTITY"]
-    out["quantity"] = int(_NUM.search(qty.text).group(0).split(".")[0]) if qty is not None else None
+    out["quantity"] = int(m.group(0).split(".")[0]) if qty is not None and (m := _NUM.search(qty.text)) else None
     freq = first["FREQUENCY"]
     out["frequency"] = " ".join(freq.text.split()) if freq is not None else None
     out["doses_per_day"] = doses_per_day(out["frequency"]) if freq is not None else None
