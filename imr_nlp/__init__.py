@@ -43,14 +43,46 @@ PIPE_NAMES = (
 
 def blank_config() -> dict[str, Any]:
     """The spaCy config of the rule pipeline (the tokenizer and the six components)."""
+    from .factories import factory_name
+
     return {
         "nlp": {
             "lang": "en",
             "pipeline": list(PIPE_NAMES),
             "tokenizer": {"@tokenizers": "imr_nlp.tokenizer.v1"},
         },
-        "components": {name: {"factory": name} for name in PIPE_NAMES},
+        "components": {name: {"factory": factory_name(name)} for name in PIPE_NAMES},
     }
+
+
+# What ``nlp.meta`` says of the rule pipeline (saved into meta.json by ``nlp.to_disk``).
+META: dict[str, Any] = {
+    "name": "imr_nlp",
+    "description": (
+        "Rule pipeline for California workers' compensation Independent Medical Review "
+        "determination letters: nine span labels (annotation.md) and one record per "
+        "disputed item (records.md)."
+    ),
+    "license": "MIT",
+    "spacy_version": ">=3.7.5,<3.8",
+    "sources": [
+        {"name": "medspaCy (Sectionizer, ConText and its general clinical rules)",
+         "url": "https://github.com/medspacy/medspacy", "license": "MIT"},
+        {"name": "scispaCy (abbreviation detection, Schwartz & Hearst 2003)",
+         "url": "https://github.com/allenai/scispacy", "license": "Apache-2.0"},
+        {"name": "drug-named-entity-recognition (brand names in patterns/drugs.jsonl)",
+         "url": "https://fastdatascience.com/drug-named-entity-recognition-python-library",
+         "license": "MIT"},
+        {"name": "imr_nlp patterns/ (hand-written rules for IMR letters)", "license": "MIT"},
+    ],
+}
+
+
+def pipeline_meta() -> dict[str, Any]:
+    """``nlp.meta`` of imr_nlp's pipelines: name, version (the package's), description, sources."""
+    import json
+
+    return {**json.loads(json.dumps(META)), "version": __version__}
 
 
 def load(model: str | Path | None = None, *, disable: Iterable[str] = ()) -> "Language":
@@ -73,9 +105,42 @@ def load(model: str | Path | None = None, *, disable: Iterable[str] = ()) -> "La
     from thinc.api import Config
 
     nlp = load_model_from_config(Config(blank_config()), auto_fill=True, validate=True)
+    nlp.meta.update(pipeline_meta())
     for name in disable:
         nlp.remove_pipe(name)
     return nlp
+
+
+# displaCy colours: one per span label, then a palette for section categories and items.
+LABEL_COLORS: dict[str, str] = {
+    "DRUG": "#7aecec", "DRUG_CLASS": "#bfeeb7", "STRENGTH": "#feca74", "QUANTITY": "#ffeb80",
+    "FREQUENCY": "#ff9561", "GUIDELINE": "#aa9cfc", "DIAGNOSIS": "#c887fb", "OUTCOME": "#e4e7d2",
+    "NECESSITY": "#ff8197",
+}
+ITEM_COLORS: dict[str, str] = {"upheld": "#ff8197", "overturned": "#7aecec", "undecided": "#e4e7d2"}
+_PALETTE = ("#ddd6fe", "#bae6fd", "#bbf7d0", "#fef08a", "#fed7aa", "#fecaca", "#e9d5ff",
+            "#a5f3fc", "#d9f99d", "#fde68a", "#fbcfe8", "#c7d2fe")
+
+
+def displacy_options(spans_key: str | None = None) -> dict[str, Any]:
+    """Options for ``spacy.displacy.render`` that colour imr_nlp's labels.
+
+    spans_key (str | None): None for ``style="ent"`` (the nine labels of ``doc.ents``);
+        "imr_sections" or "imr_items" for ``style="span"`` (``doc.spans[spans_key]``).
+    RETURNS (dict): ``{"colors": ...}`` plus ``"ents"`` (style ent) or ``"spans_key"``.
+
+    >>> displacy.render(doc, style="ent", options=imr_nlp.displacy_options())
+    >>> displacy.render(doc, style="span", options=imr_nlp.displacy_options("imr_sections"))
+    """
+    colors: dict[str, str] = dict(LABEL_COLORS)
+    if spans_key is None:
+        return {"ents": list(LABELS), "colors": colors}
+    from .patterns import load_patterns
+
+    categories = list(dict.fromkeys(r["category"] for r in load_patterns("sections")))
+    colors.update({c: _PALETTE[i % len(_PALETTE)] for i, c in enumerate(categories)})
+    colors.update(ITEM_COLORS)
+    return {"spans_key": spans_key, "colors": colors}
 
 
 def to_dataframe(docs: Iterable["Doc"]) -> "pandas.DataFrame":
@@ -142,5 +207,5 @@ def process_long_text(text: str, nlp: "Language | None" = None) -> list["Doc"]:
 
 __all__ = [
     "LABELS", "load", "to_dataframe", "evaluate", "export_spans", "read_annotations",
-    "process_long_text", "__version__",
+    "process_long_text", "displacy_options", "pipeline_meta", "__version__",
 ]

@@ -15,6 +15,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from .extensions import register
+from .factories import imr_factory
 
 
 _PARENS = re.compile(r"\([^()\n]{1,60}\)")
@@ -57,7 +58,7 @@ class Abbreviations:
         return doc
 
 
-@Language.factory("imr_abbreviations", assigns=["doc._.imr_abbreviations"], default_config={})
+@imr_factory("imr_abbreviations", assigns=["doc._.imr_abbreviations"], default_config={})
 def make_abbreviations(nlp: Language, name: str) -> Abbreviations:
     """Factory of the imr_abbreviations component."""
     return Abbreviations(nlp, name)

@@ -17,6 +17,7 @@ from spacy.util import ensure_path
 
 from ._medspacy import import_medspacy, rule_matcher, run_matcher
 from .extensions import register
+from .factories import imr_factory
 from .patterns import load_patterns, read_jsonl
 
 # medspaCy's categories plus the two IMR letters add; each sets a boolean on the span.
@@ -225,7 +226,7 @@ def _as_phrase(rule: dict[str, Any], nlp: Language) -> dict[str, Any]:
     return out
 
 
-@Language.factory(
+@imr_factory(
     "imr_context",
     assigns=["span._.is_negated", "span._.imr_is_non_certified", "span._.imr_is_not_recommended",
              "span._.imr_modifiers"],

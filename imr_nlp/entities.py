@@ -31,6 +31,7 @@ from spacy.util import ensure_path, filter_spans
 
 from .diagnoses import DiagnosisLists
 from .extensions import register
+from .factories import imr_factory
 from .guidelines import GuidelineFinder
 from .patterns import load_patterns, read_jsonl, SCHEMAS
 from .spans import compile_rules, iter_matches
@@ -80,6 +81,13 @@ class Entities:
         self.overwrite_ents = overwrite_ents
         self.fill_labels = None if fill_labels is None else set(fill_labels)
         self.set_rules({name: load_patterns(name) for name in RULE_FILES})
+
+    def score(self, examples: Any, **kwargs: Any) -> dict[str, Any]:
+        """spaCy's span scores of ``doc.ents`` (ents_p/r/f, ents_per_type), for
+        ``nlp.evaluate`` and ``spacy evaluate`` (see ``imr_nlp.scoring.score_ents``)."""
+        from .scoring import score_ents
+
+        return score_ents(examples, **kwargs)
 
     # -- building -------------------------------------------------------------
     def set_rules(self, rules: dict[str, list[dict[str, Any]]]) -> None:
@@ -303,11 +311,12 @@ def _sentence_ids(doc: Doc) -> numpy.ndarray:
     return numpy.cumsum(starts == 1)
 
 
-@Language.factory(
+@imr_factory(
     "imr_entities",
     assigns=["doc.ents", "span._.imr_generic", "span._.imr_drug_class", "span._.imr_guideline_source",
              "span._.imr_guideline_pages", "span._.imr_outcome", "span._.imr_long_form"],
     default_config={"dose_window": 16, "overwrite_ents": True, "fill_labels": None},
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_entities(
     nlp: Language,

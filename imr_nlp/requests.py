@@ -13,6 +13,7 @@ from spacy.tokens import Doc, Span
 
 from .errors import Warnings
 from .extensions import register
+from .factories import imr_factory
 from .records import build_requests, find_items
 
 ITEMS_KEY = "imr_items"  # doc.spans[ITEMS_KEY]: one span per disputed item
@@ -56,7 +57,7 @@ class Requests:
         return doc
 
 
-@Language.factory("imr_requests", assigns=["doc._.imr_requests", "doc._.imr_warnings", "doc.spans"], default_config={})
+@imr_factory("imr_requests", assigns=["doc._.imr_requests", "doc._.imr_warnings", "doc.spans"], default_config={})
 def make_requests(nlp: Language, name: str) -> Requests:
     """Factory of the imr_requests component."""
     return Requests(nlp, name)

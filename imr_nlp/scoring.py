@@ -77,6 +77,16 @@ def score_spans(
     return out
 
 
+def score_ents(examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
+    """spaCy's scores of ``doc.ents`` for Examples (``Scorer.score_spans``, exact match):
+    ``ents_p``, ``ents_r``, ``ents_f`` and ``ents_per_type`` (``{label: {"p", "r", "f"}}``).
+    The ``score`` of imr_entities, so that ``nlp.evaluate`` and ``spacy evaluate`` report it."""
+    from spacy.scorer import Scorer
+
+    kwargs.setdefault("allow_overlap", False)
+    return Scorer.score_spans(examples, "ents", **kwargs)
+
+
 def score_docs(pred_docs: list[Doc], gold: list[dict[str, Any]], *, labels: Iterable[str] | None = None) -> dict[str, Any]:
     """Score processed docs against gold records (``{"text", "spans"}`` dicts).
 

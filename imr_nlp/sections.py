@@ -28,6 +28,7 @@ from spacy.util import ensure_path
 
 from ._medspacy import import_medspacy, rule_matcher, run_matcher
 from .extensions import register
+from .factories import imr_factory
 from .patterns import load_patterns, read_jsonl
 
 SPANS_KEY = "imr_sections"  # doc.spans[SPANS_KEY]: the titled sections, labelled by category
@@ -112,7 +113,7 @@ class Sections:
         return self
 
 
-@Language.factory("imr_sections", assigns=["doc._.imr_sections", "doc.spans"], default_config={})
+@imr_factory("imr_sections", assigns=["doc._.imr_sections", "doc.spans"], default_config={})
 def make_sections(nlp: Language, name: str) -> Sections:
     """Factory of the imr_sections component."""
     return Sections(nlp, name)
