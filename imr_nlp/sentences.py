@@ -30,6 +30,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import ensure_path
 
+from .factories import imr_factory
 from .patterns import load_patterns, read_jsonl
 
 _END = re.compile(r"[.!?][\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])")
@@ -164,7 +165,7 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
             f.write(json.dumps(row) + "\n")
 
 
-@Language.factory(
+@imr_factory(
     "imr_sentences",
     assigns=["token.is_sent_start"],
     default_config={"overwrite": True},

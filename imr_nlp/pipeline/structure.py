@@ -20,6 +20,7 @@ from spacy.tokens import Doc
 from spacy.util import ensure_path
 
 from ..extensions import register
+from ..factories import imr_factory
 from ..patterns import load_patterns, read_jsonl
 from ..rules.structure import Structure, shipped
 
@@ -68,7 +69,7 @@ def structure_of(nlp: Language | None) -> Structure:
     return shipped()
 
 
-@Language.factory("imr_structure", assigns=["doc._.imr_structure"], default_config={})
+@imr_factory("imr_structure", assigns=["doc._.imr_structure"], default_config={})
 def make_structure(nlp: Language, name: str) -> LetterStructure:
     """Factory of the imr_structure component."""
     return LetterStructure(nlp, name)

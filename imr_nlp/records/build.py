@@ -72,12 +72,12 @@ def build_requests(doc: Doc, structure: Structure | None = None) -> list[dict[st
     bounds = SentenceBounds(doc)
     letter = letter_fields(doc, text, bounds, header=layout["header"])
     letter["layout"] = layout["layout"]
-    letter["source_path"] = doc._.source_path if Doc.has_extension("source_path") else None
+    letter["source_path"] = doc._.imr_source_path if Doc.has_extension("imr_source_path") else None
     ents = list(doc.ents)
     regions = [tuple(r) for r in layout["regions"]]
     records = []
     for i, item in enumerate(items):
-        rec: dict[str, Any] = {"doc_id": doc._.doc_id, "request_index": i, "decision_reasons": []}
+        rec: dict[str, Any] = {"doc_id": doc._.imr_doc_id, "request_index": i, "decision_reasons": []}
         rec.update(item_fields(doc, ents, item, text, regions=regions, bounds=bounds, structure=structure))
         rec.update(letter)
         rec["warnings"] = _check(rec)
@@ -119,12 +119,12 @@ def item_fields(
         "original_request": item.get("original_request"), "authorized": item.get("authorized"),
     }
     if drugs:
-        generics = [d._.generic or d.text.lower() for d in drugs]
+        generics = [d._.imr_generic or d.text.lower() for d in drugs]
         out["drug"] = drugs[0].text
         out["generic"] = "/".join(dict.fromkeys(generics))
         # a combination takes the class of its first ingredient that has one (APAP/codeine:
         # opioid); a compound cream, gel or patch is a topical analgesic
-        classes = [d._.drug_class for d in drugs if d._.drug_class]
+        classes = [d._.imr_drug_class for d in drugs if d._.imr_drug_class]
         cls = next((c for c in classes if c != "other"), classes[0] if classes else None)
         if len(drugs) > 1 and _rules()["regex"]["topical"].search(item["request_text"]):
             cls = "topical_analgesic"
@@ -185,9 +185,9 @@ def _guideline(
         if region is not None and g is None:
             g = next((e for e in ents if e.label_ == "GUIDELINE" and region[0] <= e.start_char < region[1]), None)
     out = {
-        "guideline_source": g._.guideline_source if g is not None else None,
+        "guideline_source": g._.imr_guideline_source if g is not None else None,
         "guideline_document": None, "guideline_sections": None,
-        "guideline_pages": g._.guideline_pages if g is not None else None,
+        "guideline_pages": g._.imr_guideline_pages if g is not None else None,
     }
     if imr_line:
         parsed = structure.guideline_line(imr_line)
@@ -205,13 +205,13 @@ def _tied_mention(
 ) -> dict[str, Span]:
     """Quantity/frequency of the same request named elsewhere: same drug and same strength,
     in one mention (before the next drug), outside the decision section's other items."""
-    key = (drug._.generic or drug.text.lower(), norm_strength(strength.text) if strength is not None else None)
+    key = (drug._.imr_generic or drug.text.lower(), norm_strength(strength.text) if strength is not None else None)
     if key[1] is None:
         return {}
     hs = item["header"][0]
     found: dict[str, Span] = {}
     for i, e in enumerate(ents):
-        if e.label_ != "DRUG" or e.start_char >= hs or (e._.generic or e.text.lower()) != key[0]:
+        if e.label_ != "DRUG" or e.start_char >= hs or (e._.imr_generic or e.text.lower()) != key[0]:
             continue
         # tied to the request: the sentence speaks of the request, not of a medication list
         s, t = bounds.tokens_of(e.start)
