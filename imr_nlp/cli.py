@@ -57,6 +57,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .scoring import compare_table, evaluate_file, format_table
 
     fmt = args.format
+    if args.letters:
+        return _evaluate_records(args)
     if not args.model:
         scores = evaluate_file(args.gold, nlp=load(), format=fmt)
         print(format_table(scores, title=f"== rules: {args.gold}"))
@@ -70,6 +72,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "combined": evaluate_file(args.gold, nlp=load_trained(args.model), format=fmt),
     }
     print(compare_table(scores, title=f"== exact-match F1 on {args.gold} (model: {args.model})"))
+    return 0
+
+
+def _evaluate_records(args: argparse.Namespace) -> int:
+    """Records gold (one letter a line, items under "requests") against extract over --letters."""
+    import tempfile
+
+    from . import load
+    from .extract import extract, read_table
+    from .records.evaluate import format_record_scores, read_gold_records, score_records
+
+    gold = read_gold_records(args.gold)
+    nlp = load(model=args.model) if args.model else load()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "records.jsonl"
+        summary = extract([args.letters], out, nlp=nlp, progress=not args.quiet)
+        records = read_table(out).to_dict("records") if out.exists() else []
+    print(f"== records: {args.gold} (letters: {args.letters})")
+    print(format_record_scores(score_records(records, gold)))
+    if summary.failures:
+        print(summary.report(), file=sys.stderr)
     return 0
 
 
@@ -148,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="format of the gold file: gold JSONL as in shared/gold/ (default), or "
                         "corrected annotations of an annotation tool")
     v.add_argument("--model", help="a trained pipeline folder: compare rules, trained and combined")
+    v.add_argument("--letters", help="for a records gold file (shared/gold/real_dev.jsonl): the folder "
+                   "of the letters it reads (PDF or text); scores extract's records field by field")
+    v.add_argument("--quiet", action="store_true", help="no progress bar (with --letters)")
     v.set_defaults(func=cmd_evaluate)
 
     x = sub.add_parser("export", help="tagged spans for correction in an annotation tool")
