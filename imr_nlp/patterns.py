@@ -75,6 +75,7 @@ def read_jsonl(path: str | Path, *, required: tuple[str, ...] = ()) -> list[dict
 SCHEMAS: dict[str, tuple[str, ...]] = {
     "drugs": ("label", "pattern", "id"),
     "drug_classes": ("label", "pattern", "id"),
+    "drug_class_rules": ("kind", "pattern"),
     "dosage": ("label", "pattern"),
     "guidelines": ("label", "kind", "pattern"),
     "diagnoses": ("label", "kind", "pattern"),

@@ -301,7 +301,9 @@ def load_trained_only(path: str | Path) -> Language:
         raise ModelError(Errors.E046.format(path=path, detail=_one_line(e))) from e
 
 
-def load_trained(path: str | Path, *, disable: Iterable[str] = ()) -> Language:
+def load_trained(
+    path: str | Path, *, disable: Iterable[str] = (), fill_labels: Iterable[str] | None = None
+) -> Language:
     """The rule pipeline with the trained NER sourced in as ``trained_ner``.
 
     ``trained_ner`` runs before ``imr_entities``, which is rebuilt with
@@ -311,6 +313,8 @@ def load_trained(path: str | Path, *, disable: Iterable[str] = ()) -> Language:
     path (str | Path): a folder written by :func:`train`.
     disable (Iterable[str]): component names to leave out; "trained_ner" gives
         the rule pipeline alone.
+    fill_labels (Iterable[str] | None): the labels trained spans may fill; None takes
+        ``fill_labels`` of the model's ``imr_meta.json`` (cross-validation passes all labels).
     RETURNS (Language): the combined pipeline.
     """
     from . import PIPE_NAMES, load
@@ -328,7 +332,9 @@ def load_trained(path: str | Path, *, disable: Iterable[str] = ()) -> Language:
         factory = config.pop("factory")
         config["overwrite_ents"] = False
         meta_path = Path(path) / META_FILE
-        if meta_path.is_file():
+        if fill_labels is not None:
+            config["fill_labels"] = list(fill_labels)
+        elif meta_path.is_file():
             fill = json.loads(meta_path.read_text(encoding="utf8")).get("fill_labels")
             if fill is not None:
                 config["fill_labels"] = list(fill)
