@@ -5,3 +5,4 @@ A saved pipeline loaded in a fresh process finds the factories through the
 """
 
 from . import abbreviations, context, entities, requests, sections, sentences, tokenizer  # noqa: F401
+from .pipeline import structure  # noqa: F401

@@ -16,6 +16,8 @@ from spacy.tokens import Doc, Span
 from spacy.util import ensure_path
 
 from ._medspacy import import_medspacy, rule_matcher, run_matcher
+from .extensions import register
+from .factories import imr_factory
 from .patterns import load_patterns, read_jsonl
 
 # medspaCy's categories plus the two IMR letters add; each sets a boolean on the span.
@@ -25,8 +27,8 @@ SPAN_ATTRS: dict[str, dict[str, bool]] = {
     "HISTORICAL": {"is_historical": True},
     "HYPOTHETICAL": {"is_hypothetical": True},
     "FAMILY": {"is_family": True},
-    "NON_CERTIFIED": {"is_non_certified": True},
-    "NOT_RECOMMENDED": {"is_not_recommended": True},
+    "NON_CERTIFIED": {"imr_is_non_certified": True},
+    "NOT_RECOMMENDED": {"imr_is_not_recommended": True},
 }
 GENERAL_TYPES = ["DRUG", "DRUG_CLASS", "DIAGNOSIS"]
 
@@ -56,10 +58,7 @@ class Context:
         self.nlp = nlp
         self.name = name
         self.keep_graph = keep_graph
-        for attrs in SPAN_ATTRS.values():
-            for attr in attrs:
-                if not Span.has_extension(attr):
-                    Span.set_extension(attr, default=False)
+        register()
         rules = load_patterns("context")
         if use_medspacy_rules:
             import_medspacy()
@@ -91,14 +90,16 @@ class Context:
         self._apply(doc, ents, run_matcher(self.matcher, doc))
         if not self.keep_graph:
             # medspaCy's graph and modifiers hold Spans, which cannot cross processes
-            # (nlp.pipe(n_process=2)) nor go into a DocBin: keep them as plain tuples.
+            # (nlp.pipe(n_process=2)) nor go into a DocBin: keep them as plain tuples in
+            # span._.imr_modifiers, and medspaCy's span._.modifiers at its default.
             doc._.context_graph = None
             for ent in doc.ents:
                 if ent._.modifiers:
-                    ent._.modifiers = tuple(
+                    ent._.imr_modifiers = tuple(
                         (m.category, m.rule.literal, m.modifier_span[0], m.modifier_span[1])
                         for m in ent._.modifiers
                     )
+                    ent._.modifiers = ()
         return doc
 
     def _apply(self, doc: Doc, ents: tuple, matches: list) -> None:
@@ -225,9 +226,10 @@ def _as_phrase(rule: dict[str, Any], nlp: Language) -> dict[str, Any]:
     return out
 
 
-@Language.factory(
+@imr_factory(
     "imr_context",
-    assigns=["span._.is_negated", "span._.modifiers"],
+    assigns=["span._.is_negated", "span._.imr_is_non_certified", "span._.imr_is_not_recommended",
+             "span._.imr_modifiers"],
     default_config={"use_medspacy_rules": True, "keep_graph": False},
 )
 def make_context(nlp: Language, name: str, *, use_medspacy_rules: bool, keep_graph: bool) -> Context:

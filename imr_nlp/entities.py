@@ -15,7 +15,7 @@ filters, then overlaps are resolved once and ``doc.ents`` is set once:
 - a class word naming an effect ("muscle relaxant effects", "range of action
   includes ... anticonvulsant") is not a DRUG_CLASS;
 - an abbreviation the letter defines ("Complex Regional Pain Syndrome
-  (CRPS)") takes the label of its long form and carries it in ``_.long_form``;
+  (CRPS)") takes the label of its long form and carries it in ``_.imr_long_form``;
 - a lexicon phrase split by a PDF line break ("proton pump \ninhibitors",
   "anti-\ndepressants") is found, and a drug name of FUZZY_MIN_LEN letters or more
   misspelled by one letter ("diazempam") is a DRUG;
@@ -39,6 +39,7 @@ from spacy.util import ensure_path, filter_spans
 
 from .diagnoses import DiagnosisLists
 from .extensions import register
+from .factories import imr_factory
 from .guidelines import GuidelineFinder
 from .patterns import load_patterns, read_jsonl, SCHEMAS
 from .spans import compile_rules, iter_matches
@@ -95,6 +96,13 @@ class Entities:
         self.overwrite_ents = overwrite_ents
         self.fill_labels = None if fill_labels is None else set(fill_labels)
         self.set_rules({name: load_patterns(name) for name in RULE_FILES})
+
+    def score(self, examples: Any, **kwargs: Any) -> dict[str, Any]:
+        """spaCy's span scores of ``doc.ents`` (ents_p/r/f, ents_per_type), for
+        ``nlp.evaluate`` and ``spacy evaluate`` (see ``imr_nlp.scoring.score_ents``)."""
+        from .scoring import score_ents
+
+        return score_ents(examples, **kwargs)
 
     # -- building -------------------------------------------------------------
     def set_rules(self, rules: dict[str, list[dict[str, Any]]]) -> None:
@@ -330,8 +338,8 @@ class Entities:
         return kept
 
     def _abbreviations(self, doc: Doc, spans: list[Span], text: str) -> list[Span]:
-        """Give a defined abbreviation the label of its long form, with ``_.long_form``."""
-        abbrs = doc._.abbreviations if Doc.has_extension("abbreviations") else None
+        """Give a defined abbreviation the label of its long form, with ``_.imr_long_form``."""
+        abbrs = doc._.imr_abbreviations
         if not abbrs:
             return spans
         by_end = {s.end_char: s for s in spans}
@@ -354,7 +362,7 @@ class Entities:
                 taken[short.start : short.end] = True
                 out.append(existing)
             if existing.label_ == source.label_:
-                existing._.long_form = " ".join(text[long_s:long_e].split())
+                existing._.imr_long_form = " ".join(text[long_s:long_e].split())
                 existing._.generic = existing._.generic or source._.generic
                 existing._.drug_class = existing._.drug_class or source._.drug_class
         return out
@@ -446,11 +454,12 @@ def _sentence_ids(doc: Doc) -> numpy.ndarray:
     return numpy.cumsum(starts == 1)
 
 
-@Language.factory(
+@imr_factory(
     "imr_entities",
-    assigns=["doc.ents", "span._.generic", "span._.drug_class", "span._.guideline_source",
-             "span._.guideline_pages", "span._.outcome", "span._.long_form"],
+    assigns=["doc.ents", "span._.imr_generic", "span._.imr_drug_class", "span._.imr_guideline_source",
+             "span._.imr_guideline_pages", "span._.imr_outcome", "span._.imr_long_form"],
     default_config={"dose_window": 16, "overwrite_ents": True, "fill_labels": None},
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_entities(
     nlp: Language,

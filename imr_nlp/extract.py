@@ -47,10 +47,7 @@ from .records import FIELDS
 
 FORMATS = (".csv", ".jsonl", ".parquet")
 from .records.schema import LIST_FIELDS  # noqa: E402
-_LETTER_START = re.compile(
-    r"(?m)^[ \t]*(?:HOW THE IMR FINAL DETERMINATION WAS MADE"
-    r"|INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE)"
-)
+from .rules.structure import shipped  # noqa: E402
 # Lone surrogates are valid in a Python str (pypdf decodes with "surrogatepass") but
 # spaCy's tokenizer cannot hash them; one for one, U+FFFD keeps every offset.
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -121,7 +118,7 @@ def split_letters(text: str, max_length: int) -> list[str]:
     """
     if len(text) <= max_length:
         return [text]
-    starts = [m.start() for m in _LETTER_START.finditer(text)]
+    starts = shipped().letter_starts(text)
     if not starts or starts[0] != 0:
         starts = [0] + starts
     ends = starts[1:] + [len(text)]

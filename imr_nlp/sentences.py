@@ -30,6 +30,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import ensure_path
 
+from .factories import imr_factory
 from .patterns import load_patterns, read_jsonl
 
 _END = re.compile(r"[.!?][\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])")
@@ -116,7 +117,17 @@ class SentenceSplitter:
         values = numpy.full((len(doc),), -1, dtype="int64")
         values[0] = 1
         n = len(idx)
-        for offset in self.boundaries(doc.text):
+        offsets = self.boundaries(doc.text)
+        # each item header is a sentence of its own (its bounds from imr_structure)
+        layout = doc._.imr_structure if Doc.has_extension("imr_structure") else None
+        for item in (layout or {}).get("items", []):
+            start, _ = item.get("full_header") or item["header"]
+            end = (item.get("outcome_span") or item["header"])[1]
+            offsets.append(start)
+            after = _NONSPACE.search(doc.text, end)
+            if after:
+                offsets.append(after.start())
+        for offset in offsets:
             i = bisect_left(idx, offset)
             if i < n:
                 # a boundary inside whitespace goes to the next real token
@@ -154,7 +165,7 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
             f.write(json.dumps(row) + "\n")
 
 
-@Language.factory(
+@imr_factory(
     "imr_sentences",
     assigns=["token.is_sent_start"],
     default_config={"overwrite": True},
