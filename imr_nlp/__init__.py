@@ -15,15 +15,21 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 __version__ = "0.1.0"
 
-# spaCy 3.7's CLI module (imported by ``import spacy``) still imports
-# ``click.parser.split_arg_string``, which click 8.2+ deprecates. Only that one
-# warning, from that one module, is silenced: ``python -W error`` keeps working.
-_warnings.filterwarnings(
-    "ignore",
-    message=r"Importing 'parser\.split_arg_string' is deprecated",
-    category=DeprecationWarning,
-    module=r"spacy\.cli\._util",
-)
+
+
+def _filter_third_party_warnings() -> None:
+    """spaCy 3.7's CLI module (imported by ``import spacy``) still imports
+    ``click.parser.split_arg_string``, which click 8.2+ deprecates. Only that one
+    warning, from that one module, is silenced: ``python -W error`` keeps working."""
+    _warnings.filterwarnings(
+        "ignore",
+        message=r"Importing 'parser\.split_arg_string' is deprecated",
+        category=DeprecationWarning,
+        module=r"spacy\.cli\._util",
+    )
+
+
+_filter_third_party_warnings()
 
 if TYPE_CHECKING:
     import pandas
@@ -108,6 +114,9 @@ def load(model: str | Path | None = None, *, disable: Iterable[str] = ()) -> "La
     nlp.meta.update(pipeline_meta())
     for name in disable:
         nlp.remove_pipe(name)
+    # the components read their rule files here (a config may point them elsewhere:
+    # [initialize.components.imr_sections] rules_path = ...)
+    nlp.initialize()
     return nlp
 
 

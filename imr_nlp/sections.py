@@ -29,7 +29,7 @@ from spacy.util import ensure_path
 from ._medspacy import import_medspacy, rule_matcher, run_matcher
 from .extensions import register
 from .factories import imr_factory
-from .patterns import load_patterns, read_jsonl
+from .patterns import SCHEMAS, load_patterns, read_jsonl
 
 SPANS_KEY = "imr_sections"  # doc.spans[SPANS_KEY]: the titled sections, labelled by category
 
@@ -65,7 +65,20 @@ class Sections:
         self.nlp = nlp
         self.name = name
         register()
-        self.set_rules(load_patterns("sections"))
+        self.rules: list[dict[str, Any]] | None = None  # read by initialize() or from_disk()
+
+    def initialize(
+        self, get_examples: Any = None, *, nlp: Language | None = None, rules_path: str | Path | None = None
+    ) -> None:
+        """Read the section titles (``nlp.initialize()`` calls this; so does the first doc).
+
+        rules_path (str | Path | None): a JSONL file of rows like ``patterns/sections.jsonl``
+            (``[initialize.components.imr_sections] rules_path`` in a config); None for the
+            package's own file.
+        """
+        rules = load_patterns("sections") if rules_path is None else read_jsonl(
+            rules_path, required=SCHEMAS["sections"])
+        self.set_rules(rules)
 
     def set_rules(self, rules: list[dict[str, Any]]) -> None:
         """(Re)build the Sectionizer from rows of ``patterns/sections.jsonl``."""
@@ -89,6 +102,8 @@ class Sections:
         store each section as plain data. medspaCy's own __call__ would also write a
         Section object onto every token (about 1 ms a letter for attributes that
         imr_nlp serves from ``doc._.imr_sections`` anyway)."""
+        if self.rules is None:
+            self.initialize()
         matches = self.sectionizer.filter_start_lines(doc, run_matcher(self.matcher, doc))
         strings = self.nlp.vocab.strings
         rows = []
@@ -104,12 +119,14 @@ class Sections:
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
         path = ensure_path(path)
         path.mkdir(parents=True, exist_ok=True)
+        if self.rules is None:
+            self.initialize()
         with (path / "sections.jsonl").open("w", encoding="utf8") as f:
             for row in self.rules:
                 f.write(json.dumps(row) + "\n")
 
     def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "Sections":
-        self.set_rules(read_jsonl(ensure_path(path) / "sections.jsonl", required=("category", "literal")))
+        self.set_rules(read_jsonl(ensure_path(path) / "sections.jsonl", required=SCHEMAS["sections"]))
         return self
 
 

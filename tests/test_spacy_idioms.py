@@ -111,3 +111,49 @@ def test_meta_is_imr_nlp(nlp, tmp_path):
     nlp.to_disk(tmp_path / "pipe")
     saved = json.loads((tmp_path / "pipe" / "meta.json").read_text())
     assert saved["name"] == "imr_nlp" and saved["version"] == imr_nlp.__version__
+
+
+def test_a_config_points_components_at_other_rule_files(tmp_path):
+    """Components read their rules in initialize(): [initialize.components.X] rules_path
+    in a config replaces the package's file, the spaCy way."""
+    from spacy.util import load_model_from_config
+    from thinc.api import Config
+
+    rules = tmp_path / "sections.jsonl"
+    rules.write_text(json.dumps({"category": "my_part", "literal": "MY OWN TITLE"}) + "\n", encoding="utf8")
+    config = Config(imr_nlp.blank_config())
+    config["initialize"] = {"components": {"imr_sections": {"rules_path": str(rules)}}}
+    imr_nlp.load()  # registers the factories
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    nlp.initialize()
+    text = "MY OWN TITLE\nXanax 1 mg.\nCLINICAL CASE SUMMARY\nThe patient has low back pain.\n"
+    doc, default = nlp(text), imr_nlp.load()(text)
+    assert [s.label_ for s in doc.spans["imr_sections"]] == ["my_part"]
+    assert [s.label_ for s in default.spans["imr_sections"]] == ["case_summary"]
+
+
+def test_a_missing_rules_path_is_a_coded_error(tmp_path):
+    from spacy.util import load_model_from_config
+    from thinc.api import Config
+
+    from imr_nlp.errors import PatternFileError
+
+    imr_nlp.load()
+    config = Config(imr_nlp.blank_config())
+    config["initialize"] = {"components": {"imr_context": {"rules_path": str(tmp_path / "none.jsonl")}}}
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    with pytest.raises(PatternFileError, match=r"\[E001\]"):
+        nlp.initialize()
+
+
+def test_components_added_by_hand_read_their_rules_on_first_use():
+    import spacy
+
+    from imr_nlp import components  # noqa: F401  (registers the factories)
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("imr_sentences")
+    nlp.add_pipe("imr_sections")
+    doc = nlp("CLINICAL CASE SUMMARY\nThe patient has pain. She takes Xanax.\n")
+    assert [s.label_ for s in doc.spans["imr_sections"]] == ["case_summary"]
+    assert len(list(doc.sents)) >= 2
