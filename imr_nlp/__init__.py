@@ -10,8 +10,9 @@ package's own files (no download).
 """
 
 import warnings as _warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -183,7 +184,8 @@ def evaluate(gold_path: str | Path, *, nlp: "Language | None" = None) -> dict[st
 def export_spans(docs: Iterable[Any], path: str | Path, *, format: str = "prodigy") -> Path:
     """Write tagged spans for correction in an annotation tool.
 
-    docs (Iterable[Doc | dict]): processed letters, or gold-style dicts (``id``, ``text``, ``spans``).
+    docs (Iterable[Doc | dict]): processed letters, or gold-style dicts
+        (``id``, ``text``, ``spans``).
     path (str | Path): the file (a folder for brat).
     format (str): "prodigy", "label_studio", "doccano" or "brat".
     RETURNS (Path): what was written.
@@ -193,7 +195,9 @@ def export_spans(docs: Iterable[Any], path: str | Path, *, format: str = "prodig
     return _export(docs, path, format=format)
 
 
-def read_annotations(path: str | Path, *, format: str, nlp: "Language | None" = None) -> list["Doc"]:
+def read_annotations(
+    path: str | Path, *, format: str, nlp: "Language | None" = None
+) -> list["Doc"]:
     """Read corrected annotations back into Docs, checking every span against its text.
 
     path (str | Path): the corrected file (a folder for brat).

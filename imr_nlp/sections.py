@@ -18,9 +18,7 @@ read through ``token._.imr_section`` / ``token._.imr_section_category`` /
 
 import json
 from pathlib import Path
-from typing import Any
-
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -68,7 +66,11 @@ class Sections:
         self.rules: list[dict[str, Any]] | None = None  # read by initialize() or from_disk()
 
     def initialize(
-        self, get_examples: Any = None, *, nlp: Language | None = None, rules_path: str | Path | None = None
+        self,
+        get_examples: Any = None,
+        *,
+        nlp: Language | None = None,
+        rules_path: str | Path | None = None,
     ) -> None:
         """Read the section titles (``nlp.initialize()`` calls this; so does the first doc).
 
@@ -76,8 +78,11 @@ class Sections:
             (``[initialize.components.imr_sections] rules_path`` in a config); None for the
             package's own file.
         """
-        rules = load_patterns("sections") if rules_path is None else read_jsonl(
-            rules_path, required=SCHEMAS["sections"])
+        rules = (
+            load_patterns("sections")
+            if rules_path is None
+            else read_jsonl(rules_path, required=SCHEMAS["sections"])
+        )
         self.set_rules(rules)
 
     def set_rules(self, rules: list[dict[str, Any]]) -> None:
@@ -94,7 +99,9 @@ class Sections:
             input_span_type=None,
         )
         # only the Sectionizer's start-of-line filter is used; the titles go into one matcher
-        section_rules = [SectionRule(r["literal"], r["category"], parents=r.get("parents")) for r in rules]
+        section_rules = [
+            SectionRule(r["literal"], r["category"], parents=r.get("parents")) for r in rules
+        ]
         self.matcher = rule_matcher(self.nlp, self.name, section_rules, attr="ORTH", prune=True)
 
     def __call__(self, doc: Doc) -> Doc:
@@ -106,27 +113,31 @@ class Sections:
             self.initialize()
         matches = self.sectionizer.filter_start_lines(doc, run_matcher(self.matcher, doc))
         strings = self.nlp.vocab.strings
-        rows = []
+        rows: list[list[Any]] = []
         if not matches or matches[0][1] != 0:
             rows.append([None, 0, 0, matches[0][1] if matches else len(doc)])
         for i, (match_id, start, end) in enumerate(matches):
             body_end = matches[i + 1][1] if i + 1 < len(matches) else len(doc)
             rows.append([self.matcher.rule_map[strings[match_id]].category, start, end, body_end])
         doc._.imr_sections = rows
-        doc.spans[SPANS_KEY] = [Span(doc, ts, be, label=c) for c, ts, _, be in rows if c is not None]
+        doc.spans[SPANS_KEY] = [
+            Span(doc, ts, be, label=c) for c, ts, _, be in rows if c is not None
+        ]
         return doc
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
         if self.rules is None:
             self.initialize()
-        with (path / "sections.jsonl").open("w", encoding="utf8") as f:
-            for row in self.rules:
+        with (folder / "sections.jsonl").open("w", encoding="utf8") as f:
+            for row in self.rules or []:
                 f.write(json.dumps(row) + "\n")
 
     def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "Sections":
-        self.set_rules(read_jsonl(ensure_path(path) / "sections.jsonl", required=SCHEMAS["sections"]))
+        self.set_rules(
+            read_jsonl(ensure_path(path) / "sections.jsonl", required=SCHEMAS["sections"])
+        )
         return self
 
 

@@ -23,7 +23,10 @@ EXAMPLES = REPO / "imr_nlp" / "examples"
 
 
 def _env():
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +43,30 @@ def test_nlp_evaluate_reports_ents_per_type(nlp, examples):
     ours = evaluate_file(GOLD, nlp=nlp)["exact"]["micro"]["f"]
     assert scores["ents_f"] == pytest.approx(ours, abs=1e-9)
     for label in gold_labels:
-        assert per_type[label]["f"] == pytest.approx(evaluate_file(GOLD, nlp=nlp)["exact"][label]["f"])
+        assert per_type[label]["f"] == pytest.approx(
+            evaluate_file(GOLD, nlp=nlp)["exact"][label]["f"]
+        )
 
 
 def test_spacy_evaluate_cli(nlp, tmp_path):
     nlp.to_disk(tmp_path / "pipe")
     to_docbin(read_gold(GOLD)).to_disk(tmp_path / "gold.spacy")
     proc = subprocess.run(
-        [sys.executable, "-m", "spacy", "evaluate", str(tmp_path / "pipe"), str(tmp_path / "gold.spacy"),
-         "--output", str(tmp_path / "metrics.json")],
-        env=_env(), capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "spacy",
+            "evaluate",
+            str(tmp_path / "pipe"),
+            str(tmp_path / "gold.spacy"),
+            "--output",
+            str(tmp_path / "metrics.json"),
+        ],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert {"DRUG", "NECESSITY", "OUTCOME"} <= set(metrics["ents_per_type"])
@@ -71,13 +88,18 @@ def test_displacy_ent_style_colours_our_labels(nlp):
     html = displacy.render(doc, style="ent", options=options)
     for label in {e.label_ for e in doc.ents}:
         assert options["colors"][label] in html
-    items = displacy.render(nlp((EXAMPLES / "overturned_two_items.txt").read_text(encoding="utf8")),
-                            style="span", options=imr_nlp.displacy_options("imr_items"))
+    items = displacy.render(
+        nlp((EXAMPLES / "overturned_two_items.txt").read_text(encoding="utf8")),
+        style="span",
+        options=imr_nlp.displacy_options("imr_items"),
+    )
     assert "upheld" in items and "overturned" in items
 
 
 def test_factories_are_versioned(nlp):
-    assert [nlp.get_pipe_meta(n).factory for n in nlp.pipe_names] == [FACTORIES[n] for n in nlp.pipe_names]
+    assert [nlp.get_pipe_meta(n).factory for n in nlp.pipe_names] == [
+        FACTORIES[n] for n in nlp.pipe_names
+    ]
 
 
 def test_pipeline_saved_with_old_factory_names_loads(nlp, tmp_path):
@@ -92,12 +114,14 @@ def test_pipeline_saved_with_old_factory_names_loads(nlp, tmp_path):
     text = (EXAMPLES / "layout2013_frp.txt").read_text(encoding="utf8")
     code = f"""
 import json, spacy
-nlp = spacy.load({str(tmp_path / 'old')!r})
-doc = nlp(open({str(EXAMPLES / 'layout2013_frp.txt')!r}, encoding="utf8").read())
+nlp = spacy.load({str(tmp_path / "old")!r})
+doc = nlp(open({str(EXAMPLES / "layout2013_frp.txt")!r}, encoding="utf8").read())
 print(json.dumps([[nlp.get_pipe_meta(n).factory for n in nlp.pipe_names],
                   [(e.start_char, e.end_char, e.label_) for e in doc.ents]]))
 """
-    proc = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     factories, ents = json.loads(proc.stdout.strip().splitlines()[-1])
     assert factories == list(FACTORIES)
@@ -120,7 +144,9 @@ def test_a_config_points_components_at_other_rule_files(tmp_path):
     from thinc.api import Config
 
     rules = tmp_path / "sections.jsonl"
-    rules.write_text(json.dumps({"category": "my_part", "literal": "MY OWN TITLE"}) + "\n", encoding="utf8")
+    rules.write_text(
+        json.dumps({"category": "my_part", "literal": "MY OWN TITLE"}) + "\n", encoding="utf8"
+    )
     config = Config(imr_nlp.blank_config())
     config["initialize"] = {"components": {"imr_sections": {"rules_path": str(rules)}}}
     imr_nlp.load()  # registers the factories
@@ -140,7 +166,9 @@ def test_a_missing_rules_path_is_a_coded_error(tmp_path):
 
     imr_nlp.load()
     config = Config(imr_nlp.blank_config())
-    config["initialize"] = {"components": {"imr_context": {"rules_path": str(tmp_path / "none.jsonl")}}}
+    config["initialize"] = {
+        "components": {"imr_context": {"rules_path": str(tmp_path / "none.jsonl")}}
+    }
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
     with pytest.raises(PatternFileError, match=r"\[E001\]"):
         nlp.initialize()

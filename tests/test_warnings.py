@@ -12,12 +12,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _run(code: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-W", "error", "-c", code], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_import_and_load_under_w_error():
-    proc = _run("import imr_nlp; nlp = imr_nlp.load(); nlp('Xanax 1 mg #60 is not medically necessary.')")
+    proc = _run(
+        "import imr_nlp; nlp = imr_nlp.load(); nlp('Xanax 1 mg #60 is not medically necessary.')"
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
@@ -31,9 +38,14 @@ def test_the_filter_is_narrow():
         warnings.resetwarnings()
         warnings.simplefilter("always")
         _filter_third_party_warnings()
-        warnings.warn_explicit(message, DeprecationWarning, "_util.py", 23, module="spacy.cli._util")
+        warnings.warn_explicit(
+            message, DeprecationWarning, "_util.py", 23, module="spacy.cli._util"
+        )
         warnings.warn_explicit(message, DeprecationWarning, "other.py", 1, module="other")
-        warnings.warn_explicit("other text", DeprecationWarning, "_util.py", 23, module="spacy.cli._util")
+        warnings.warn_explicit(
+            "other text", DeprecationWarning, "_util.py", 23, module="spacy.cli._util"
+        )
     assert [(str(w.message), w.filename) for w in caught] == [
-        (message, "other.py"), ("other text", "_util.py"),
+        (message, "other.py"),
+        ("other text", "_util.py"),
     ]
