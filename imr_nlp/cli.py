@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import Errors, ImrError
+from .errors import Errors, ImrError, TextTooLongError
 
 ANNOTATION_FORMATS = ["prodigy", "label_studio", "doccano", "brat"]
 
@@ -86,7 +86,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         try:
             letter = read_letter(path)
             if len(letter.text) > nlp.max_length:
-                raise ImrError(
+                raise TextTooLongError(
                     Errors.E016.format(length=len(letter.text), max_length=nlp.max_length)
                 )
         except ImrError as e:

@@ -59,6 +59,10 @@ class OutputError(ImrError, ValueError):
     """An output path imr_nlp cannot write (unknown table format ...)."""
 
 
+class TextTooLongError(ImrError, ValueError):
+    """A text longer than ``nlp.max_length`` that cannot be split into letters (E016)."""
+
+
 class Errors:
     E001 = "[E001] Pattern file {path} not found. Is imr_nlp installed with its patterns/?"
     E002 = "[E002] {path}, line {line}: {problem}"
