@@ -8,6 +8,7 @@ is saved with the pipeline. ConText only runs on letters that have entities.
 
 import itertools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,11 @@ class Context:
         self.rules: list[dict[str, Any]] | None = None  # read by initialize() or from_disk()
 
     def initialize(
-        self, get_examples: Any = None, *, nlp: Language | None = None, rules_path: str | Path | None = None
+        self,
+        get_examples: Any = None,
+        *,
+        nlp: Language | None = None,
+        rules_path: str | Path | None = None,
     ) -> None:
         """Read the rules (``nlp.initialize()`` calls this; so does the first doc): imr_nlp's,
         plus medspaCy's general rules when ``use_medspacy_rules`` is on.
@@ -118,7 +123,7 @@ class Context:
                     ent._.modifiers = ()
         return doc
 
-    def _apply(self, doc: Doc, ents: tuple, matches: list) -> None:
+    def _apply(self, doc: Doc, ents: Sequence[Span], matches: list) -> None:
         """medspaCy's ConText algorithm, one sentence at a time and only in sentences with
         entities: a modifier's scope never leaves its sentence, so nothing changes but the
         cost (medspaCy compares every pair of modifiers of the whole letter)."""
@@ -151,11 +156,11 @@ class Context:
         doc._.context_graph = graphs if self.keep_graph else None
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
         if self.rules is None:
             self.initialize()
-        with (path / "context.jsonl").open("w", encoding="utf8") as f:
+        with (folder / "context.jsonl").open("w", encoding="utf8") as f:
             for row in self.rules or []:
                 f.write(json.dumps(row) + "\n")
 

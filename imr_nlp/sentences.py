@@ -56,7 +56,11 @@ class SentenceSplitter:
         self.rules: list[dict[str, Any]] | None = None  # read by initialize() or from_disk()
 
     def initialize(
-        self, get_examples: Any = None, *, nlp: Language | None = None, rules_path: str | Path | None = None
+        self,
+        get_examples: Any = None,
+        *,
+        nlp: Language | None = None,
+        rules_path: str | Path | None = None,
     ) -> None:
         """Read the rules (``nlp.initialize()`` calls this; so does the first doc).
 
@@ -103,9 +107,9 @@ class SentenceSplitter:
         para = _PARA_PDF if _is_pdf_style(text) else _PARA_PLAIN
         for m in para.finditer(text):
             # a page break inside a sentence ("is not \n\n\n\nmedically necessary") is no boundary
-            before = text[:m.start()].rstrip()[-1:]
-            after = text[m.end():m.end() + 1]
-            if after.islower() and (before.isalnum() or before in ",;-/("):
+            prev_char = text[:m.start()].rstrip()[-1:]
+            next_char = text[m.end():m.end() + 1]
+            if next_char.islower() and (prev_char.isalnum() or prev_char in ",;-/("):
                 continue
             starts.add(m.end())
         if self._line_start is not None:
@@ -141,15 +145,16 @@ class SentenceSplitter:
                 if i < n:
                     values[i] = 1
         # spaCy stores -1 ("not a start") in uint64 arrays as its two's complement
-        doc.from_array([SENT_START], values.astype("uint64").reshape(-1, 1))
+        column = values.astype("uint64").reshape(-1, 1)
+        doc.from_array([SENT_START], column)  # type: ignore[arg-type]
         return doc
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
         if self.rules is None:
             self.initialize()
-        _write_jsonl(path / "sentences.jsonl", self.rules or [])
+        _write_jsonl(folder / "sentences.jsonl", self.rules or [])
 
     def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "SentenceSplitter":
         self.set_rules(read_jsonl(ensure_path(path) / "sentences.jsonl", required=SCHEMAS["sentences"]))
