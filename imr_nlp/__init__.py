@@ -10,20 +10,27 @@ package's own files (no download).
 """
 
 import warnings as _warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-# spaCy 3.7's CLI module (imported by ``import spacy``) still imports
-# ``click.parser.split_arg_string``, which click 8.2+ deprecates. Only that one
-# warning, from that one module, is silenced: ``python -W error`` keeps working.
-_warnings.filterwarnings(
-    "ignore",
-    message=r"Importing 'parser\.split_arg_string' is deprecated",
-    category=DeprecationWarning,
-    module=r"spacy\.cli\._util",
-)
+
+
+def _filter_third_party_warnings() -> None:
+    """spaCy 3.7's CLI module (imported by ``import spacy``) still imports
+    ``click.parser.split_arg_string``, which click 8.2+ deprecates. Only that one
+    warning, from that one module, is silenced: ``python -W error`` keeps working."""
+    _warnings.filterwarnings(
+        "ignore",
+        message=r"Importing 'parser\.split_arg_string' is deprecated",
+        category=DeprecationWarning,
+        module=r"spacy\.cli\._util",
+    )
+
+
+_filter_third_party_warnings()
 
 if TYPE_CHECKING:
     import pandas
@@ -108,6 +115,9 @@ def load(model: str | Path | None = None, *, disable: Iterable[str] = ()) -> "La
     nlp.meta.update(pipeline_meta())
     for name in disable:
         nlp.remove_pipe(name)
+    # the components read their rule files here (a config may point them elsewhere:
+    # [initialize.components.imr_sections] rules_path = ...)
+    nlp.initialize()
     return nlp
 
 
@@ -174,7 +184,8 @@ def evaluate(gold_path: str | Path, *, nlp: "Language | None" = None) -> dict[st
 def export_spans(docs: Iterable[Any], path: str | Path, *, format: str = "prodigy") -> Path:
     """Write tagged spans for correction in an annotation tool.
 
-    docs (Iterable[Doc | dict]): processed letters, or gold-style dicts (``id``, ``text``, ``spans``).
+    docs (Iterable[Doc | dict]): processed letters, or gold-style dicts
+        (``id``, ``text``, ``spans``).
     path (str | Path): the file (a folder for brat).
     format (str): "prodigy", "label_studio", "doccano" or "brat".
     RETURNS (Path): what was written.
@@ -184,7 +195,9 @@ def export_spans(docs: Iterable[Any], path: str | Path, *, format: str = "prodig
     return _export(docs, path, format=format)
 
 
-def read_annotations(path: str | Path, *, format: str, nlp: "Language | None" = None) -> list["Doc"]:
+def read_annotations(
+    path: str | Path, *, format: str, nlp: "Language | None" = None
+) -> list["Doc"]:
     """Read corrected annotations back into Docs, checking every span against its text.
 
     path (str | Path): the corrected file (a folder for brat).

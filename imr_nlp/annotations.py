@@ -556,10 +556,10 @@ def _read_doccano(path: Path, nlp: Language) -> list[Doc]:
             w = f"{where}, negated {k}"
             if not isinstance(item, list) or len(item) != 2:
                 raise _fail(path, w, f"expected [start, end], got {item!r}")
-            span = by_offsets.get((item[0], item[1]))
-            if span is None or span.label != NEGATABLE:
+            target = by_offsets.get((item[0], item[1]))
+            if target is None or target.label != NEGATABLE:
                 raise _fail(path, w, f"{item!r} is not the offsets of a {NEGATABLE} label")
-            span.negated = True
+            target.negated = True
         docs.append(_make_doc(nlp, obj["text"], obj.get("id"), raw, path, where))
     return docs
 
@@ -713,12 +713,14 @@ def _read_label_studio(path: Path, nlp: Language) -> list[Doc]:
             choices = r["value"].get("choices")
             if not isinstance(choices, list) or not set(choices) <= {"negated"}:
                 raise _fail(path, w, f"'negated' choices must be ['negated'], got {choices!r}")
-            span = regions.get(r.get("id"))
-            if span is None:
+            region = regions.get(r.get("id"))
+            if region is None:
                 raise _fail(path, w, f"negation refers to no labelled region (id {r.get('id')!r})")
-            if span.label != NEGATABLE:
-                raise _fail(path, w, f"only {NEGATABLE} regions can be negated, not {span.label!r}")
-            span.negated = "negated" in choices
+            if region.label != NEGATABLE:
+                raise _fail(
+                    path, w, f"only {NEGATABLE} regions can be negated, not {region.label!r}"
+                )
+            region.negated = "negated" in choices
         docs.append(_make_doc(nlp, text, doc_id, raw, path, where))
     return docs
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import Errors, ImrError
+from .errors import Errors, ImrError, TextTooLongError
 
 ANNOTATION_FORMATS = ["prodigy", "label_studio", "doccano", "brat"]
 
@@ -109,7 +109,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         try:
             letter = read_letter(path)
             if len(letter.text) > nlp.max_length:
-                raise ImrError(Errors.E016.format(length=len(letter.text), max_length=nlp.max_length))
+                raise TextTooLongError(
+                    Errors.E016.format(length=len(letter.text), max_length=nlp.max_length)
+                )
         except ImrError as e:
             failures += 1
             print(f"imr-nlp export: skipped {path}: {_one_line(e)}", file=sys.stderr)
@@ -118,7 +120,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         doc._.imr_doc_id = letter.doc_id
         docs.append(doc)
     if not docs:
-        print(f"imr-nlp export: no letter could be read; nothing written to {args.out}", file=sys.stderr)
+        print(f"imr-nlp export: no letter could be read; nothing written to {args.out}",
+              file=sys.stderr)
         return 1
     out = export_spans(docs, args.out, format=args.format)
     print(f"exported {len(docs)} letters as {args.format} to {out}"
@@ -129,8 +132,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from .training import train
 
-    out = train(args.corrected, args.out, format=args.format, seed=args.seed, max_steps=args.max_steps)
-    print(f"trained pipeline written to {out}; use imr_nlp.load(model={str(out)!r})", file=sys.stderr)
+    out = train(args.corrected, args.out, format=args.format, seed=args.seed,
+                max_steps=args.max_steps)
+    print(f"trained pipeline written to {out}; use imr_nlp.load(model={str(out)!r})",
+          file=sys.stderr)
     return 0
 
 
@@ -147,11 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the version of imr_nlp and exit")
     sub = p.add_subparsers(dest="command", required=True)
 
-    e = sub.add_parser("extract", help="letters (.txt/.pdf, files or folders) -> one record per item")
+    e = sub.add_parser("extract",
+                       help="letters (.txt/.pdf, files or folders) -> one record per item")
     e.add_argument("paths", nargs="*", help="files or folders of .txt and .pdf letters")
     e.add_argument("--out", required=True, help="output table: .csv, .jsonl or .parquet")
-    e.add_argument("--model", help="a trained pipeline folder (imr-nlp train) combined with the rules; "
-                   "default: the rules alone")
+    e.add_argument("--model", help="a trained pipeline folder (imr-nlp train) combined with "
+                   "the rules; default: the rules alone")
     e.add_argument("--examples", action="store_true", help="also run the bundled example letters")
     e.add_argument("--n-process", type=_positive, default=1,
                    help="worker processes (default 1: this process only)")
@@ -186,9 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train on corrected annotations; writes a pipeline folder")
     t.add_argument("corrected", nargs="+", help="corrected annotation files (folders for brat)")
     t.add_argument("--out", required=True,
-                   help="the pipeline folder to write (new, empty, or an earlier imr-nlp train output)")
+                   help="the pipeline folder to write (new, empty, or an earlier "
+                        "imr-nlp train output)")
     t.add_argument("--format", default="prodigy", choices=[*ANNOTATION_FORMATS, "gold"],
-                   help="format of the corrected files (default prodigy; gold: shared/gold/*.jsonl)")
+                   help="format of the corrected files "
+                        "(default prodigy; gold: shared/gold/*.jsonl)")
     t.add_argument("--seed", type=int, default=0, help="split and training seed (default 0)")
     t.add_argument("--max-steps", type=_positive, default=None,
                    help="training steps (default: the config's)")

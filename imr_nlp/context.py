@@ -8,6 +8,7 @@ is saved with the pipeline. ConText only runs on letters that have entities.
 
 import itertools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from spacy.util import ensure_path
 from ._medspacy import import_medspacy, rule_matcher, run_matcher
 from .extensions import register
 from .factories import imr_factory
-from .patterns import load_patterns, read_jsonl
+from .patterns import SCHEMAS, load_patterns, read_jsonl
 
 # medspaCy's categories plus the two IMR letters add; each sets a boolean on the span.
 SPAN_ATTRS: dict[str, dict[str, bool]] = {
@@ -58,9 +59,27 @@ class Context:
         self.nlp = nlp
         self.name = name
         self.keep_graph = keep_graph
+        self.use_medspacy_rules = use_medspacy_rules
         register()
-        rules = load_patterns("context")
-        if use_medspacy_rules:
+        self.rules: list[dict[str, Any]] | None = None  # read by initialize() or from_disk()
+
+    def initialize(
+        self,
+        get_examples: Any = None,
+        *,
+        nlp: Language | None = None,
+        rules_path: str | Path | None = None,
+    ) -> None:
+        """Read the rules (``nlp.initialize()`` calls this; so does the first doc): imr_nlp's,
+        plus medspaCy's general rules when ``use_medspacy_rules`` is on.
+
+        rules_path (str | Path | None): a JSONL file of rows like ``patterns/context.jsonl``
+            (``[initialize.components.imr_context] rules_path`` in a config); None for the
+            package's own file.
+        """
+        rules = load_patterns("context") if rules_path is None else read_jsonl(
+            rules_path, required=SCHEMAS["context"])
+        if self.use_medspacy_rules:
             import_medspacy()
             rules = rules + _medspacy_rules()
         self.set_rules(rules)
@@ -84,6 +103,8 @@ class Context:
         )
 
     def __call__(self, doc: Doc) -> Doc:
+        if self.rules is None:
+            self.initialize()
         ents = doc.ents
         if not ents:
             return doc
@@ -102,7 +123,7 @@ class Context:
                     ent._.modifiers = ()
         return doc
 
-    def _apply(self, doc: Doc, ents: tuple, matches: list) -> None:
+    def _apply(self, doc: Doc, ents: Sequence[Span], matches: list) -> None:
         """medspaCy's ConText algorithm, one sentence at a time and only in sentences with
         entities: a modifier's scope never leaves its sentence, so nothing changes but the
         cost (medspaCy compares every pair of modifiers of the whole letter)."""
@@ -135,10 +156,12 @@ class Context:
         doc._.context_graph = graphs if self.keep_graph else None
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        with (path / "context.jsonl").open("w", encoding="utf8") as f:
-            for row in self.rules:
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.rules is None:
+            self.initialize()
+        with (folder / "context.jsonl").open("w", encoding="utf8") as f:
+            for row in self.rules or []:
                 f.write(json.dumps(row) + "\n")
 
     def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "Context":

@@ -456,8 +456,9 @@ def _sentence_ids(doc: Doc) -> numpy.ndarray:
 
 @imr_factory(
     "imr_entities",
-    assigns=["doc.ents", "span._.imr_generic", "span._.imr_drug_class", "span._.imr_guideline_source",
-             "span._.imr_guideline_pages", "span._.imr_outcome", "span._.imr_long_form"],
+    assigns=["doc.ents", "span._.imr_generic", "span._.imr_drug_class",
+             "span._.imr_guideline_source", "span._.imr_guideline_pages", "span._.imr_outcome",
+             "span._.imr_long_form"],
     default_config={"dose_window": 16, "overwrite_ents": True, "fill_labels": None},
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )

@@ -59,6 +59,10 @@ class OutputError(ImrError, ValueError):
     """An output path imr_nlp cannot write (unknown table format ...)."""
 
 
+class TextTooLongError(ImrError, ValueError):
+    """A text longer than ``nlp.max_length`` that cannot be split into letters (E016)."""
+
+
 class Errors:
     E001 = "[E001] Pattern file {path} not found. Is imr_nlp installed with its patterns/?"
     E002 = "[E002] {path}, line {line}: {problem}"
@@ -88,7 +92,10 @@ class Errors:
     E043 = "[E043] Training config {path} not found."
     E044 = "[E044] spaCy training wrote no model-best in {path}."
     E045 = "[E045] {path} has no 'ner' component; is it a folder written by imr_nlp.training.train?"
-    E046 = "[E046] {path}: not a trained pipeline folder ({detail}); give a folder written by imr-nlp train."
+    E046 = (
+        "[E046] {path}: not a trained pipeline folder ({detail}); "
+        "give a folder written by imr-nlp train."
+    )
     E050 = "[E050] Gold file {path} not found."
     E051 = "[E051] {path}, line {line}: {problem} (is it gold JSONL? else pass --format)."
     E052 = "[E052] Unknown gold format '{format}'. Known: {known}"

@@ -65,7 +65,13 @@ SPAN_ALIASES: dict[str, str] = {
 }
 
 # medspaCy's ConText attributes, registered as medspaCy does when it is not loaded yet.
-MEDSPACY_CONTEXT_ATTRIBUTES = ("is_negated", "is_uncertain", "is_historical", "is_hypothetical", "is_family")
+MEDSPACY_CONTEXT_ATTRIBUTES = (
+    "is_negated",
+    "is_uncertain",
+    "is_historical",
+    "is_hypothetical",
+    "is_family",
+)
 
 
 def section_row(doc: Doc, i: int) -> list | None:
@@ -108,14 +114,16 @@ SPAN_GETTERS: dict[str, Callable[[Span], Any]] = {
 }
 
 
-def _alias(target: str) -> dict[str, Callable]:
+def _alias(target: str) -> tuple[Callable[[Any], Any], Callable[[Any, Any], None]]:
+    """A getter and a setter that read and write the attribute ``target``."""
+
     def get(obj: Any) -> Any:
         return getattr(obj._, target)
 
     def set_(obj: Any, value: Any) -> None:
         setattr(obj._, target, value)
 
-    return {"getter": get, "setter": set_}
+    return get, set_
 
 
 def register() -> None:
@@ -126,18 +134,20 @@ def register() -> None:
     for name, default in SPAN_EXTENSIONS.items():
         if not Span.has_extension(name):
             Span.set_extension(name, default=default)
-    for name, getter in TOKEN_GETTERS.items():
+    for name, token_getter in TOKEN_GETTERS.items():
         if not Token.has_extension(name):
-            Token.set_extension(name, getter=getter)
-    for name, getter in SPAN_GETTERS.items():
+            Token.set_extension(name, getter=token_getter)
+    for name, span_getter in SPAN_GETTERS.items():
         if not Span.has_extension(name):
-            Span.set_extension(name, getter=getter)
+            Span.set_extension(name, getter=span_getter)
     for name, target in DOC_ALIASES.items():
         if not Doc.has_extension(name):
-            Doc.set_extension(name, **_alias(target))
+            get, set_ = _alias(target)
+            Doc.set_extension(name, getter=get, setter=set_)
     for name, target in SPAN_ALIASES.items():
         if not Span.has_extension(name):
-            Span.set_extension(name, **_alias(target))
+            get, set_ = _alias(target)
+            Span.set_extension(name, getter=get, setter=set_)
     register_medspacy_context_attributes()
 
 

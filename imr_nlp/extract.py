@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import Errors, ImrError, ImrWarning, InputError, Warnings
+from .errors import Errors, ImrWarning, InputError, OutputError, TextTooLongError, Warnings
 from .extensions import register
 from .io import LETTER_SUFFIXES, atomic_write, iter_letter_paths, read_letter
 from .parallel import process_letters
@@ -143,7 +143,7 @@ def process_long_text(text: str, nlp: Any = None) -> list[Any]:
     pieces = split_letters(text, nlp.max_length)
     for piece in pieces:
         if len(piece) > nlp.max_length:
-            raise ImrError(Errors.E016.format(length=len(piece), max_length=nlp.max_length))
+            raise TextTooLongError(Errors.E016.format(length=len(piece), max_length=nlp.max_length))
     return list(nlp.pipe(pieces))
 
 
@@ -268,7 +268,7 @@ def extract(
     """
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
-        raise ImrError(Errors.E020.format(suffix=out.suffix))
+        raise OutputError(Errors.E020.format(suffix=out.suffix))
     t0 = time.perf_counter()
     parts_dir = out.with_name(out.name + ".parts")
     files, others = list_inputs(paths, exclude=(out, errors_path(out), parts_dir))
@@ -395,7 +395,7 @@ def write_table(records: list[dict[str, Any]], out: str | Path) -> None:
         with atomic_write(out, mode="wb") as f:
             df.to_parquet(f, index=False)
     else:
-        raise ImrError(Errors.E020.format(suffix=out.suffix))
+        raise OutputError(Errors.E020.format(suffix=out.suffix))
 
 
 def read_table(path: str | Path):
@@ -422,7 +422,7 @@ def read_table(path: str | Path):
 
         rows = pyarrow.parquet.read_table(path).to_pylist()
     else:
-        raise ImrError(Errors.E020.format(suffix=path.suffix))
+        raise OutputError(Errors.E020.format(suffix=path.suffix))
     return records_dataframe(rows)
 
 

@@ -32,8 +32,9 @@ def item_spans(doc: Doc, items: Iterable[dict[str, Any]]) -> list[Span]:
     for item in items:
         start = min(item["header"][0], item["region"][0])
         end = max(item["header"][1], item["region"][1])
-        span = doc.char_span(start, end, label=item.get("outcome") or "undecided",
-                             alignment_mode="expand")
+        span = doc.char_span(
+            start, end, label=item.get("outcome") or "undecided", alignment_mode="expand"
+        )
         if span is not None and len(span):
             spans.append(span)
     return spans
@@ -59,7 +60,11 @@ class Requests:
         return doc
 
 
-@imr_factory("imr_requests", assigns=["doc._.imr_requests", "doc._.imr_warnings", "doc.spans"], default_config={})
+@imr_factory(
+    "imr_requests",
+    assigns=["doc._.imr_requests", "doc._.imr_warnings", "doc.spans"],
+    default_config={},
+)
 def make_requests(nlp: Language, name: str) -> Requests:
     """Factory of the imr_requests component."""
     return Requests(nlp, name)

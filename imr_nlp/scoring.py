@@ -7,8 +7,9 @@ predicted span has the same ``negated`` value.
 """
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -87,14 +88,16 @@ def score_ents(examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
     return Scorer.score_spans(examples, "ents", **kwargs)
 
 
-def score_docs(pred_docs: list[Doc], gold: list[dict[str, Any]], *, labels: Iterable[str] | None = None) -> dict[str, Any]:
+def score_docs(
+    pred_docs: list[Doc], gold: list[dict[str, Any]], *, labels: Iterable[str] | None = None
+) -> dict[str, Any]:
     """Score processed docs against gold records (``{"text", "spans"}`` dicts).
 
     RETURNS (dict): ``score_spans`` output plus ``"negation"``: accuracy on NECESSITY.
     """
     pairs = []
     neg_total = neg_right = 0
-    for doc, g in zip(pred_docs, gold):
+    for doc, g in zip(pred_docs, gold, strict=True):
         pred = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
         gold_spans = [(s["start"], s["end"], s["label"]) for s in g["spans"]]
         pairs.append((pred, gold_spans))
@@ -138,7 +141,8 @@ def read_gold_file(path: str | Path, *, format: str = "gold") -> list[dict[str, 
                 if line.strip():
                     rows.append(_gold_line(line, path, n))
     except UnicodeDecodeError:
-        raise GoldFileError(Errors.E051.format(path=path, line="?", problem="not UTF-8 text")) from None
+        problem = "not UTF-8 text"
+        raise GoldFileError(Errors.E051.format(path=path, line="?", problem=problem)) from None
     if not rows:
         raise GoldFileError(Errors.E051.format(path=path, line=1, problem="no letters in the file"))
     return rows
@@ -160,8 +164,8 @@ def _gold_line(line: str, path: Path, n: int) -> dict[str, Any]:
     if not isinstance(obj["text"], str) or not isinstance(obj["spans"], list):
         raise fail("'text' must be a string and 'spans' a list")
     for s in obj["spans"]:
-        if not (isinstance(s, dict) and isinstance(s.get("start"), int) and isinstance(s.get("end"), int)
-                and isinstance(s.get("label"), str)):
+        if not (isinstance(s, dict) and isinstance(s.get("start"), int)
+                and isinstance(s.get("end"), int) and isinstance(s.get("label"), str)):
             raise fail(f"a span without integer start/end and a label: {json.dumps(s)[:80]}")
     return obj
 
@@ -200,7 +204,8 @@ def evaluate_file(
 def format_table(scores: dict[str, Any], *, title: str = "") -> str:
     """The scores as a plain-text table, one row per label."""
     lines = [title] if title else []
-    lines.append(f"{'label':<12} {'exact P':>8} {'R':>6} {'F1':>6}   {'overlap P':>9} {'R':>6} {'F1':>6}   {'gold':>5}")
+    lines.append(f"{'label':<12} {'exact P':>8} {'R':>6} {'F1':>6}   "
+                 f"{'overlap P':>9} {'R':>6} {'F1':>6}   {'gold':>5}")
     for lab, ex in scores["exact"].items():
         ov = scores["overlap"][lab]
         lines.append(
@@ -209,11 +214,14 @@ def format_table(scores: dict[str, Any], *, title: str = "") -> str:
         )
     neg = scores.get("negation")
     if neg and neg["total"]:
-        lines.append(f"NECESSITY negation: {neg['correct']}/{neg['total']} correct ({neg['accuracy']:.3f})")
+        lines.append(f"NECESSITY negation: {neg['correct']}/{neg['total']} correct "
+                     f"({neg['accuracy']:.3f})")
     return "\n".join(lines)
 
 
-def compare_table(scores: dict[str, dict[str, Any]], *, title: str = "", mode: str = "exact") -> str:
+def compare_table(
+    scores: dict[str, dict[str, Any]], *, title: str = "", mode: str = "exact"
+) -> str:
     """Several pipelines' F1 per label side by side (one column per pipeline).
 
     scores (dict): pipeline name -> ``evaluate_file`` output.
@@ -227,7 +235,8 @@ def compare_table(scores: dict[str, dict[str, Any]], *, title: str = "", mode: s
     for lab in labels:
         lines.append(f"{lab:<12} " + " ".join(f"{scores[n][mode][lab]['f']:>10.3f}" for n in names))
     for key, name in (("p", "micro P"), ("r", "micro R")):
-        lines.append(f"{name:<12} " + " ".join(f"{scores[n][mode]['micro'][key]:>10.3f}" for n in names))
+        cells = " ".join(f"{scores[n][mode]['micro'][key]:>10.3f}" for n in names)
+        lines.append(f"{name:<12} {cells}")
     neg = []
     for n in names:
         ng = scores[n].get("negation") or {}

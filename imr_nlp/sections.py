@@ -17,9 +17,7 @@ read through ``token._.imr_section`` / ``token._.imr_section_category`` /
 """
 
 from pathlib import Path
-from typing import Any
-
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -65,7 +63,28 @@ class Sections:
         self.nlp = nlp
         self.name = name
         register()
-        self.set_rules(structure_of(nlp).sections)
+        self.rules: list[dict[str, Any]] | None = None  # read by initialize() or from_disk()
+
+    def initialize(
+        self,
+        get_examples: Any = None,
+        *,
+        nlp: Language | None = None,
+        rules_path: str | Path | None = None,
+    ) -> None:
+        """Take the section titles (``nlp.initialize()`` calls this; so does the first doc).
+
+        rules_path (str | Path | None): a JSONL file of title rows (``category``, ``literal``;
+            a structure file's ``section`` rows count), given as
+            ``[initialize.components.imr_sections] rules_path`` in a config; None for the
+            titles of the pipeline's structure (its ``imr_structure`` component).
+        """
+        if rules_path is None:
+            self.set_rules(structure_of(self.nlp).sections)
+            return
+        rows = read_jsonl(rules_path)
+        self.set_rules([{"category": r["category"], "literal": r["literal"]} for r in rows
+                        if r.get("kind", "section") == "section" and "literal" in r])
 
     def set_rules(self, rules: list[dict[str, Any]]) -> None:
         """(Re)build the Sectionizer from section titles (``category``, ``literal``): the
@@ -82,7 +101,9 @@ class Sections:
             input_span_type=None,
         )
         # only the Sectionizer's start-of-line filter is used; the titles go into one matcher
-        section_rules = [SectionRule(r["literal"], r["category"], parents=r.get("parents")) for r in rules]
+        section_rules = [
+            SectionRule(r["literal"], r["category"], parents=r.get("parents")) for r in rules
+        ]
         self.matcher = rule_matcher(self.nlp, self.name, section_rules, attr="ORTH", prune=True)
 
     def __call__(self, doc: Doc) -> Doc:
@@ -90,16 +111,20 @@ class Sections:
         store each section as plain data. medspaCy's own __call__ would also write a
         Section object onto every token (about 1 ms a letter for attributes that
         imr_nlp serves from ``doc._.imr_sections`` anyway)."""
+        if self.rules is None:
+            self.initialize()
         matches = self.sectionizer.filter_start_lines(doc, run_matcher(self.matcher, doc))
         strings = self.nlp.vocab.strings
-        rows = []
+        rows: list[list[Any]] = []
         if not matches or matches[0][1] != 0:
             rows.append([None, 0, 0, matches[0][1] if matches else len(doc)])
         for i, (match_id, start, end) in enumerate(matches):
             body_end = matches[i + 1][1] if i + 1 < len(matches) else len(doc)
             rows.append([self.matcher.rule_map[strings[match_id]].category, start, end, body_end])
         doc._.imr_sections = rows
-        doc.spans[SPANS_KEY] = [Span(doc, ts, be, label=c) for c, ts, _, be in rows if c is not None]
+        doc.spans[SPANS_KEY] = [
+            Span(doc, ts, be, label=c) for c, ts, _, be in rows if c is not None
+        ]
         return doc
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:

@@ -369,7 +369,8 @@ def check_compatible(nlp: Language, trained: Language, *, path: Any = None) -> b
     ]:
         warn(Messages.W040.format(path=path))
         ok = False
-    unknown = sorted(set(trained.get_pipe("ner").labels) - set(LABELS))
+    ner: Any = trained.get_pipe("ner")
+    unknown = sorted(set(ner.labels) - set(LABELS))
     if unknown:
         warn(Messages.W041.format(path=path, labels=", ".join(unknown)))
         ok = False

@@ -53,7 +53,10 @@ def test_every_argument_has_help():
     missing = []
     for name, sub in [("imr-nlp", parser), *subparsers.choices.items()]:
         for action in sub._actions:
-            if not isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)) and not action.help:
+            if (
+                not isinstance(action, (argparse._HelpAction, argparse._SubParsersAction))
+                and not action.help
+            ):
                 missing.append(f"{name} {action.dest}")
     assert missing == []
 
@@ -95,15 +98,20 @@ def test_evaluate_format_reads_the_annotation_file(doccano_file, capsys):
     from imr_nlp.scoring import evaluate_file, format_table
 
     gold_two = doccano_file.parent / "gold_two.jsonl"
-    gold_two.write_text("".join(GOLD.read_text(encoding="utf8").splitlines(keepends=True)[:2]),
-                        encoding="utf8")
+    gold_two.write_text(
+        "".join(GOLD.read_text(encoding="utf8").splitlines(keepends=True)[:2]), encoding="utf8"
+    )
     expected = format_table(evaluate_file(gold_two, nlp=load()), title="")
     assert out.strip().splitlines()[1:] == expected.strip().splitlines()
 
 
 @pytest.mark.parametrize("command", ["extract", "evaluate"])
 def test_model_that_is_not_a_pipeline(command, tmp_path, capsys):
-    target = ["--out", tmp_path / "t.csv", EXAMPLES / "layout2013_frp.txt"] if command == "extract" else [GOLD]
+    target = (
+        ["--out", tmp_path / "t.csv", EXAMPLES / "layout2013_frp.txt"]
+        if command == "extract"
+        else [GOLD]
+    )
     rc, _, err = _run([command, *target, "--model", tmp_path / "no_model"], capsys)
     assert rc == 2
     _one_coded_line(err, "E046")
@@ -113,7 +121,9 @@ def test_export_reports_bad_files_and_goes_on(tmp_path, capsys):
     letters = tmp_path / "letters"
     letters.mkdir()
     (letters / "a_empty.txt").write_text("")
-    (letters / "b_good.txt").write_text((EXAMPLES / "layout2013_frp.txt").read_text(encoding="utf8"))
+    (letters / "b_good.txt").write_text(
+        (EXAMPLES / "layout2013_frp.txt").read_text(encoding="utf8")
+    )
     out = tmp_path / "tasks.jsonl"
     rc, _, err = _run(["export", letters, "--out", out], capsys)
     assert rc == 1
@@ -124,7 +134,12 @@ def test_export_reports_bad_files_and_goes_on(tmp_path, capsys):
 
 def test_a_mistake_in_a_fresh_process_has_no_traceback(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-m", "imr_nlp.cli", "evaluate", str(tmp_path / "x.jsonl")],
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "imr_nlp.cli", "evaluate", str(tmp_path / "x.jsonl")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2
     _one_coded_line(proc.stderr, "E050")

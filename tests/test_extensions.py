@@ -28,8 +28,14 @@ json.dump({"before": before, "after": snap()}, sys.stdout)
 
 def test_load_adds_only_imr_names_and_replaces_nothing():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-c", _SNAPSHOT], env=env, capture_output=True,
-                         text=True, timeout=300, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _SNAPSHOT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     snap = json.loads(out)
     from imr_nlp.extensions import DOC_ALIASES, SPAN_ALIASES
 
@@ -53,8 +59,12 @@ def test_medspacy_sectionizer_keeps_its_own_token_section(nlp):
     other = spacy.blank("en")
     sectionizer = other.add_pipe("medspacy_sectionizer", config={"rules": None})
     # one phrase rule and one token-pattern rule (medspaCy runs a matcher for each kind)
-    sectionizer.add([SectionRule("Diagnoses:", "diagnoses"),
-                     SectionRule("Plan:", "plan", pattern=[{"LOWER": "plan"}, {"ORTH": ":"}])])
+    sectionizer.add(
+        [
+            SectionRule("Diagnoses:", "diagnoses"),
+            SectionRule("Plan:", "plan", pattern=[{"LOWER": "plan"}, {"ORTH": ":"}]),
+        ]
+    )
     doc = other("Intro text.\nDiagnoses: low back pain.\nPlan: rest.")
     assert [s.category for s in doc._.sections] == [None, "diagnoses", "plan"]
     back = next(t for t in doc if t.text == "back")

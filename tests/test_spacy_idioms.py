@@ -23,7 +23,10 @@ EXAMPLES = REPO / "imr_nlp" / "examples"
 
 
 def _env():
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +43,30 @@ def test_nlp_evaluate_reports_ents_per_type(nlp, examples):
     ours = evaluate_file(GOLD, nlp=nlp)["exact"]["micro"]["f"]
     assert scores["ents_f"] == pytest.approx(ours, abs=1e-9)
     for label in gold_labels:
-        assert per_type[label]["f"] == pytest.approx(evaluate_file(GOLD, nlp=nlp)["exact"][label]["f"])
+        assert per_type[label]["f"] == pytest.approx(
+            evaluate_file(GOLD, nlp=nlp)["exact"][label]["f"]
+        )
 
 
 def test_spacy_evaluate_cli(nlp, tmp_path):
     nlp.to_disk(tmp_path / "pipe")
     to_docbin(read_gold(GOLD)).to_disk(tmp_path / "gold.spacy")
     proc = subprocess.run(
-        [sys.executable, "-m", "spacy", "evaluate", str(tmp_path / "pipe"), str(tmp_path / "gold.spacy"),
-         "--output", str(tmp_path / "metrics.json")],
-        env=_env(), capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "spacy",
+            "evaluate",
+            str(tmp_path / "pipe"),
+            str(tmp_path / "gold.spacy"),
+            "--output",
+            str(tmp_path / "metrics.json"),
+        ],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert {"DRUG", "NECESSITY", "OUTCOME"} <= set(metrics["ents_per_type"])
@@ -71,13 +88,18 @@ def test_displacy_ent_style_colours_our_labels(nlp):
     html = displacy.render(doc, style="ent", options=options)
     for label in {e.label_ for e in doc.ents}:
         assert options["colors"][label] in html
-    items = displacy.render(nlp((EXAMPLES / "overturned_two_items.txt").read_text(encoding="utf8")),
-                            style="span", options=imr_nlp.displacy_options("imr_items"))
+    items = displacy.render(
+        nlp((EXAMPLES / "overturned_two_items.txt").read_text(encoding="utf8")),
+        style="span",
+        options=imr_nlp.displacy_options("imr_items"),
+    )
     assert "upheld" in items and "overturned" in items
 
 
 def test_factories_are_versioned(nlp):
-    assert [nlp.get_pipe_meta(n).factory for n in nlp.pipe_names] == [FACTORIES[n] for n in nlp.pipe_names]
+    assert [nlp.get_pipe_meta(n).factory for n in nlp.pipe_names] == [
+        FACTORIES[n] for n in nlp.pipe_names
+    ]
 
 
 def test_pipeline_saved_with_old_factory_names_loads(nlp, tmp_path):
@@ -92,12 +114,14 @@ def test_pipeline_saved_with_old_factory_names_loads(nlp, tmp_path):
     text = (EXAMPLES / "layout2013_frp.txt").read_text(encoding="utf8")
     code = f"""
 import json, spacy
-nlp = spacy.load({str(tmp_path / 'old')!r})
-doc = nlp(open({str(EXAMPLES / 'layout2013_frp.txt')!r}, encoding="utf8").read())
+nlp = spacy.load({str(tmp_path / "old")!r})
+doc = nlp(open({str(EXAMPLES / "layout2013_frp.txt")!r}, encoding="utf8").read())
 print(json.dumps([[nlp.get_pipe_meta(n).factory for n in nlp.pipe_names],
                   [(e.start_char, e.end_char, e.label_) for e in doc.ents]]))
 """
-    proc = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     factories, ents = json.loads(proc.stdout.strip().splitlines()[-1])
     assert factories == list(FACTORIES)
@@ -111,3 +135,53 @@ def test_meta_is_imr_nlp(nlp, tmp_path):
     nlp.to_disk(tmp_path / "pipe")
     saved = json.loads((tmp_path / "pipe" / "meta.json").read_text())
     assert saved["name"] == "imr_nlp" and saved["version"] == imr_nlp.__version__
+
+
+def test_a_config_points_components_at_other_rule_files(tmp_path):
+    """Components read their rules in initialize(): [initialize.components.X] rules_path
+    in a config replaces the package's file, the spaCy way."""
+    from spacy.util import load_model_from_config
+    from thinc.api import Config
+
+    rules = tmp_path / "sections.jsonl"
+    rules.write_text(
+        json.dumps({"category": "my_part", "literal": "MY OWN TITLE"}) + "\n", encoding="utf8"
+    )
+    config = Config(imr_nlp.blank_config())
+    config["initialize"] = {"components": {"imr_sections": {"rules_path": str(rules)}}}
+    imr_nlp.load()  # registers the factories
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    nlp.initialize()
+    text = "MY OWN TITLE\nXanax 1 mg.\nCLINICAL CASE SUMMARY\nThe patient has low back pain.\n"
+    doc, default = nlp(text), imr_nlp.load()(text)
+    assert [s.label_ for s in doc.spans["imr_sections"]] == ["my_part"]
+    assert [s.label_ for s in default.spans["imr_sections"]] == ["case_summary"]
+
+
+def test_a_missing_rules_path_is_a_coded_error(tmp_path):
+    from spacy.util import load_model_from_config
+    from thinc.api import Config
+
+    from imr_nlp.errors import PatternFileError
+
+    imr_nlp.load()
+    config = Config(imr_nlp.blank_config())
+    config["initialize"] = {
+        "components": {"imr_context": {"rules_path": str(tmp_path / "none.jsonl")}}
+    }
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    with pytest.raises(PatternFileError, match=r"\[E001\]"):
+        nlp.initialize()
+
+
+def test_components_added_by_hand_read_their_rules_on_first_use():
+    import spacy
+
+    from imr_nlp import components  # noqa: F401  (registers the factories)
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("imr_sentences")
+    nlp.add_pipe("imr_sections")
+    doc = nlp("CLINICAL CASE SUMMARY\nThe patient has pain. She takes Xanax.\n")
+    assert [s.label_ for s in doc.spans["imr_sections"]] == ["case_summary"]
+    assert len(list(doc.sents)) >= 2

@@ -12,29 +12,40 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _run(code: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-W", "error", "-c", code], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_import_and_load_under_w_error():
-    proc = _run("import imr_nlp; nlp = imr_nlp.load(); nlp('Xanax 1 mg #60 is not medically necessary.')")
+    proc = _run(
+        "import imr_nlp; nlp = imr_nlp.load(); nlp('Xanax 1 mg #60 is not medically necessary.')"
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 def test_the_filter_is_narrow():
     """imr_nlp's one filter silences click's split_arg_string message from spaCy's CLI
     only: the same category with another message, or from another module, still warns."""
-    import imr_nlp  # noqa: F401  (installs the filter)
+    from imr_nlp import _filter_third_party_warnings
 
-    ours = [f for f in warnings.filters if f[0] == "ignore" and f[3] is not None
-            and f[3].pattern == r"spacy\.cli\._util"]  # pytest's own copy is spelt unescaped
-    assert len(ours) == 1 and ours[0][2] is DeprecationWarning
     message = "Importing 'parser.split_arg_string' is deprecated, it will only be available ..."
     with warnings.catch_warnings(record=True) as caught:
-        warnings.filters[:] = [*ours, ("always", None, Warning, None, 0)]
-        warnings.warn_explicit(message, DeprecationWarning, "_util.py", 23, module="spacy.cli._util")
+        warnings.resetwarnings()
+        warnings.simplefilter("always")
+        _filter_third_party_warnings()
+        warnings.warn_explicit(
+            message, DeprecationWarning, "_util.py", 23, module="spacy.cli._util"
+        )
         warnings.warn_explicit(message, DeprecationWarning, "other.py", 1, module="other")
-        warnings.warn_explicit("other text", DeprecationWarning, "_util.py", 23, module="spacy.cli._util")
+        warnings.warn_explicit(
+            "other text", DeprecationWarning, "_util.py", 23, module="spacy.cli._util"
+        )
     assert [(str(w.message), w.filename) for w in caught] == [
-        (message, "other.py"), ("other text", "_util.py"),
+        (message, "other.py"),
+        ("other text", "_util.py"),
     ]

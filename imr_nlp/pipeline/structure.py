@@ -35,6 +35,14 @@ class LetterStructure:
         self.name = name
         self.structure = Structure(load_patterns("structure"))
 
+    def initialize(self, get_examples: Any = None, *, nlp: Language | None = None,
+                   rules_path: str | Path | None = None) -> None:
+        """Take the structure from ``rules_path`` (a file like ``patterns/structure.jsonl``,
+        ``[initialize.components.imr_structure] rules_path`` in a config); None keeps the
+        package's own. The components that read structure take it from here."""
+        if rules_path is not None:
+            self.structure = Structure(read_jsonl(rules_path, required=("kind",)))
+
     def __call__(self, doc: Doc) -> Doc:
         doc._.imr_structure = analyse(self.structure, doc.text)
         return doc
