@@ -203,9 +203,15 @@ class Entities:
         for start, end, row in matches:
             span = _char_span(doc, start, end, row["label"])
             if span is not None:
-                if row["label"] == "OUTCOME":
-                    span._.outcome = span.text.lower()
                 out.append(span)
+        # OUTCOME: the decision word of each item of the letter's structure (imr_structure)
+        layout = doc._.imr_structure if Doc.has_extension("imr_structure") else None
+        for item in (layout or {}).get("items", []):
+            if item.get("outcome_span"):
+                span = _char_span(doc, *item["outcome_span"], "OUTCOME")
+                if span is not None:
+                    span._.imr_outcome = item["outcome"]
+                    out.append(span)
         for g in self.guidelines(text):
             span = _char_span(doc, g["start"], g["end"], "GUIDELINE")
             if span is not None:
