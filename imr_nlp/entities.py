@@ -212,7 +212,7 @@ class Entities:
                 if span is not None:
                     span._.imr_outcome = item["outcome"]
                     out.append(span)
-        for g in self.guidelines(text):
+        for g in self.guidelines(text, layout["regions"] if layout else None):
             span = _char_span(doc, g["start"], g["end"], "GUIDELINE")
             if span is not None:
                 span._.guideline_source = g["source"]

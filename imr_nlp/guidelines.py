@@ -94,14 +94,19 @@ class GuidelineFinder:
                 break
         return end
 
-    def __call__(self, text: str) -> list[dict[str, Any]]:
+    def __call__(
+        self, text: str, regions: list[tuple[str, int, int]] | None = None
+    ) -> list[dict[str, Any]]:
         """Find GUIDELINE spans.
 
         text (str): the letter.
+        regions (list | None): the letter's labelled regions (``doc._.imr_structure["regions"]``);
+            read with the shipped structure when None.
         RETURNS (list[dict]): ``{"start", "end", "source", "pages"}`` in text order.
         """
         names = self.names(text)
-        regions = [(s, e) for cat, s, e in label_regions(text) if cat != "decision_rationale"]
+        regions = [(s, e) for cat, s, e in (label_regions(text) if regions is None else regions)
+                   if cat != "decision_rationale"]
         names = sorted(names + self._unnamed_citations(text, regions, names))
         spans: list[dict[str, Any]] = []
         used_until = -1
