@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,43 @@ def read_jsonl(path: str | Path, *, required: tuple[str, ...] = ()) -> list[dict
                 )
             rows.append(obj)
     return rows
+
+
+def write_jsonl(
+    path: str | Path,
+    rows: Iterable[dict[str, Any]],
+    *,
+    header: Iterable[str] = (),
+    atomic: bool = False,
+    mkdir: bool = True,
+) -> Path:
+    """Write rows as JSON Lines (one object a line, UTF-8, non-ASCII kept as is): the one
+    writer of imr_nlp's JSONL files (rule files saved with a pipeline, annotation files).
+
+    path (str | Path): the file.
+    rows (Iterable[dict]): the objects; keys starting with ``_`` are left out (private
+        attributes a component keeps on its rows).
+    header (Iterable[str]): comment lines written first as ``// ...`` (``read_jsonl`` skips them).
+    atomic (bool): write through ``imr_nlp.io.atomic_write`` (readers see the old file or
+        the whole new one).
+    mkdir (bool): create the parent folder if needed.
+    RETURNS (Path): the file written.
+    """
+    path = Path(path)
+    if mkdir:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    lines = "".join(f"// {h}\n" for h in header) + "".join(
+        json.dumps({k: v for k, v in row.items() if not k.startswith("_")}, ensure_ascii=False) + "\n"
+        for row in rows
+    )
+    if atomic:
+        from .io import atomic_write
+
+        with atomic_write(path) as f:
+            f.write(lines)
+    else:
+        path.write_text(lines, encoding="utf8")
+    return path
 
 
 # Which keys each rule file must have. A file not listed here is not a rule file.
