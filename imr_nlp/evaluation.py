@@ -7,7 +7,7 @@ predicted span has the same ``negated`` value.
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,29 @@ def score_spans(
         total = [sum(per.get(lab, [0, 0, 0])[i] for lab in wanted) for i in range(3)]
         rows["micro"] = prf(*total)
         out[mode] = rows
+    return out
+
+
+def score_exact(pred_docs: Sequence[Doc], gold_docs: Sequence[Doc]) -> dict[str, Any]:
+    """Exact-match micro precision, recall and F1 of ``doc.ents`` (offsets and label), by
+    :func:`score_spans`: what training picks labels and reports folds by.
+
+    pred_docs (Sequence[Doc]): predictions, aligned with gold_docs by position.
+    gold_docs (Sequence[Doc]): the gold documents (same texts).
+    RETURNS (dict): ``p``, ``r``, ``f`` (rounded to 4 places), ``tp``, ``n_pred``, ``n_gold``
+        and ``per_label`` (the same keys for each label seen).
+    """
+    pairs = [([(e.start_char, e.end_char, e.label_) for e in pred.ents],
+              [(e.start_char, e.end_char, e.label_) for e in gold.ents])
+             for pred, gold in zip(pred_docs, gold_docs, strict=True)]
+    rows = score_spans(pairs)["exact"]
+
+    def counts(row: dict[str, Any]) -> dict[str, Any]:
+        return {"p": round(row["p"], 4), "r": round(row["r"], 4), "f": round(row["f"], 4),
+                "tp": row["tp"], "n_pred": row["tp"] + row["fp"], "n_gold": row["tp"] + row["fn"]}
+
+    out = counts(rows.pop("micro"))
+    out["per_label"] = {label: counts(row) for label, row in rows.items()}
     return out
 
 

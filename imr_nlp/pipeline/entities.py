@@ -26,23 +26,24 @@ filters, then overlaps are resolved once and ``doc.ents`` is set once:
   as a finding ("MRI to rule out rotator cuff tear") is no DIAGNOSIS.
 """
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
-from spacy.util import ensure_path, filter_spans
+from spacy.util import filter_spans
 
 from ..rules.diagnoses import DiagnosisLists
 from ..extensions import register
 from ..factories import imr_factory
 from ..rules.guidelines import GuidelineFinder
-from ..patterns import load_patterns, read_jsonl, SCHEMAS
 from ..rules.spans import compile_rules, iter_matches
+from ..training.combine import fill_gaps
+from ._rules import RuleFiles
+from .abbreviations import relabel_abbreviations
+from .sentences import sentence_ids
 
 RULE_FILES = ("drugs", "drug_classes", "drug_class_rules", "dosage", "guidelines", "diagnoses", "necessity")
 HIGH = frozenset({"GUIDELINE", "OUTCOME", "NECESSITY"})  # win every overlap
@@ -66,9 +67,11 @@ BREAK_LOOKBACK = 80  # characters before a line break searched for the start of 
 _MED_AFTER = re.compile(r"(?i)\s+(?:of\s+)?(?:oral\s+)?(?:morphine\s+equivalen|MED\b|MME\b|morphine\s+milligram)")
 
 
-class Entities:
+class Entities(RuleFiles):
     """Tag DRUG, DRUG_CLASS, STRENGTH, QUANTITY, FREQUENCY, GUIDELINE, DIAGNOSIS,
     OUTCOME and NECESSITY from rule data."""
+
+    rule_files = RULE_FILES
 
     def __init__(
         self,
@@ -79,7 +82,8 @@ class Entities:
         overwrite_ents: bool = True,
         fill_labels: list[str] | None = None,
     ):
-        """Build the taggers from ``patterns/``.
+        """The tagger; its rules (the files of RULE_FILES in ``patterns/``) are read by
+        ``initialize()`` (``rules_path``: a folder holding those files) or ``from_disk()``.
 
         nlp (Language): the pipeline (its tokenizer turns lexicon entries into patterns).
         name (str): the component name.
@@ -95,7 +99,6 @@ class Entities:
         self.dose_window = dose_window
         self.overwrite_ents = overwrite_ents
         self.fill_labels = None if fill_labels is None else set(fill_labels)
-        self.set_rules({name: load_patterns(name) for name in RULE_FILES})
 
     def score(self, examples: Any, **kwargs: Any) -> dict[str, Any]:
         """spaCy's span scores of ``doc.ents`` (ents_p/r/f, ents_per_type), for
@@ -164,6 +167,7 @@ class Entities:
 
         text (str | None): ``doc.text``, if the caller has it (spaCy rebuilds it on each access).
         """
+        self.ensure_rules()
         text = doc.text if text is None else text
         out: list[Span] = []
         strings = self.nlp.vocab.strings
@@ -306,14 +310,9 @@ class Entities:
         cands = [s for s in self.candidates(doc, text) if self.keep(s, text)]
         chosen = _class_before_class(_resolve(self._strip_class_modifiers(cands)))
         chosen = self._anchor_doses(doc, chosen)
-        chosen = self._abbreviations(doc, chosen, text)
+        chosen = relabel_abbreviations(doc, chosen, text)
         if earlier:
-            # spans of an earlier component (a trained NER) fill the gaps the rules leave:
-            # a rule span wins every overlap, and keeps its attributes
-            taken = numpy.zeros(len(doc), dtype=bool)
-            for s in chosen:
-                taken[s.start : s.end] = True
-            chosen.extend(e for e in earlier if not taken[e.start : e.end].any())
+            chosen = fill_gaps(doc, chosen, earlier)
         doc.ents = sorted(chosen, key=lambda s: s.start)
         return doc
 
@@ -322,7 +321,7 @@ class Entities:
         STRENGTH just before one) in the same sentence."""
         if not any(s.label_ in ANCHORED or s.label_ == "QUANTITY" for s in spans):
             return spans
-        sent_id = _sentence_ids(doc)
+        sent_id = sentence_ids(doc)
         drugs = [s for s in spans if s.label_ == "DRUG"]
         kept = []
         for s in spans:
@@ -342,50 +341,6 @@ class Entities:
                     continue
             kept.append(s)
         return kept
-
-    def _abbreviations(self, doc: Doc, spans: list[Span], text: str) -> list[Span]:
-        """Give a defined abbreviation the label of its long form, with ``_.imr_long_form``."""
-        abbrs = doc._.imr_abbreviations
-        if not abbrs:
-            return spans
-        by_end = {s.end_char: s for s in spans}
-        taken = numpy.zeros(len(doc), dtype=bool)
-        for s in spans:
-            taken[s.start : s.end] = True
-        out = list(spans)
-        for short_s, short_e, long_s, long_e in abbrs:
-            source = by_end.get(long_e)
-            if source is None or source.start_char < long_s:
-                continue
-            short = doc.char_span(short_s, short_e)
-            if short is None:
-                continue
-            existing = next((s for s in out if s.start == short.start and s.end == short.end), None)
-            if existing is None:
-                if taken[short.start : short.end].any():
-                    continue
-                existing = Span(doc, short.start, short.end, label=source.label_)
-                taken[short.start : short.end] = True
-                out.append(existing)
-            if existing.label_ == source.label_:
-                existing._.imr_long_form = " ".join(text[long_s:long_e].split())
-                existing._.generic = existing._.generic or source._.generic
-                existing._.drug_class = existing._.drug_class or source._.drug_class
-        return out
-
-    # -- serialisation --------------------------------------------------------
-    def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        for name, rows in self.rules.items():
-            with (path / f"{name}.jsonl").open("w", encoding="utf8") as f:
-                for row in rows:
-                    f.write(json.dumps({k: v for k, v in row.items() if not k.startswith("_")}) + "\n")
-
-    def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "Entities":
-        path = ensure_path(path)
-        self.set_rules({n: read_jsonl(path / f"{n}.jsonl", required=SCHEMAS[n]) for n in RULE_FILES})
-        return self
 
 
 def _char_span(doc: Doc, start: int, end: int, label: str) -> Span | None:
@@ -451,13 +406,6 @@ def _class_before_class(spans: list[Span]) -> list[Span]:
         if gap and gap.isspace():
             drop.add(a.start)
     return [s for s in spans if s.label_ != "DRUG_CLASS" or s.start not in drop]
-
-
-def _sentence_ids(doc: Doc) -> numpy.ndarray:
-    if not doc.has_annotation("SENT_START"):
-        return numpy.zeros(len(doc), dtype="int64")
-    starts = doc.to_array("SENT_START").astype("int64")
-    return numpy.cumsum(starts == 1)
 
 
 @imr_factory(
