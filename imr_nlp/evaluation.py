@@ -157,12 +157,47 @@ def read_gold_file(path: str | Path, *, format: str = "gold") -> list[dict[str, 
         from .annotations import read_annotations
 
         return [_gold_dict(doc, i) for i, doc in enumerate(read_annotations(path, format=format))]
+    return [row for _, row in _gold_lines(path)]
+
+
+def read_gold(path: str | Path, *, nlp: Language | None = None) -> list[Doc]:
+    """Read a gold file (``shared/gold/*.jsonl``: ``id``, ``text``, ``spans``) into Docs: the
+    one gold reader of imr_nlp (training, evaluation and the CLI read gold through it).
+
+    Each line is checked as by :func:`read_gold_file`, then each span against its text as
+    for an annotation file (``imr_nlp.annotations.checks``).
+
+    path (str | Path): the JSONL file.
+    nlp (Language | None): makes the Docs; defaults to ``imr_nlp.pipeline.tokenizer.blank()``.
+    RETURNS (list[Doc]): the Docs with ``ents``, ``_.imr_doc_id``, ``_.is_negated``
+        on NECESSITY spans and, where the line has them, ``_.imr_requests``.
+    RAISES (GoldFileError): E050 / E051 as :func:`read_gold_file`; AnnotationError (E031)
+        for a span that does not fit its text.
+    """
+    from .annotations.checks import _get_nlp, _register, record_doc
+
+    path = Path(path)
+    if not path.is_file():
+        raise GoldFileError(Errors.E050.format(path=path))
+    _register()
+    nlp = _get_nlp(nlp)
+    docs = []
+    for n, row in _gold_lines(path):
+        doc = record_doc(nlp, row, path, f"line {n}")
+        if "requests" in row:
+            doc._.imr_requests = row["requests"]
+        docs.append(doc)
+    return docs
+
+
+def _gold_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """The checked lines of a gold file, with their line numbers."""
     rows = []
     try:
         with path.open(encoding="utf8") as f:
             for n, line in enumerate(f, start=1):
                 if line.strip():
-                    rows.append(_gold_line(line, path, n))
+                    rows.append((n, _gold_line(line, path, n)))
     except UnicodeDecodeError:
         problem = "not UTF-8 text"
         raise GoldFileError(Errors.E051.format(path=path, line="?", problem=problem)) from None

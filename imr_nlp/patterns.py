@@ -9,8 +9,8 @@ wheel (``imr_nlp/_data/patterns``) and checks every line it reads.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 

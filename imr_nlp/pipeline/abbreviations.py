@@ -18,7 +18,6 @@ from spacy.tokens import Doc, Span
 from ..extensions import register
 from ..factories import imr_factory
 
-
 _PARENS = re.compile(r"\([^()\n]{1,60}\)")
 
 

@@ -35,9 +35,9 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from ..rules.diagnoses import DiagnosisLists
 from ..extensions import register
 from ..factories import imr_factory
+from ..rules.diagnoses import DiagnosisLists
 from ..rules.guidelines import GuidelineFinder
 from ..rules.spans import compile_rules, iter_matches
 from ..training.combine import fill_gaps

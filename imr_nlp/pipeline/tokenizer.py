@@ -19,7 +19,6 @@ from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix
 
 from ..patterns import load_patterns
 
-
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 

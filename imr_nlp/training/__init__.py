@@ -15,7 +15,14 @@ Scores are ``imr_nlp.evaluation``'s (``score_exact`` is re-exported here).
 """
 
 from ..evaluation import score_exact
-from .combine import META_FILE, TRAINED_NAME, check_compatible, fill_gaps, load_trained, load_trained_only
+from .combine import (
+    META_FILE,
+    TRAINED_NAME,
+    check_compatible,
+    fill_gaps,
+    load_trained,
+    load_trained_only,
+)
 from .train import (
     TRAIN_FORMATS,
     Messages,

@@ -46,8 +46,8 @@ def load_trained_only(path: str | Path) -> Language:
     """
     import spacy
 
-    from ..pipeline import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
     from ..extensions import register
+    from ..pipeline import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
 
     register()
     folder = Path(path)

@@ -38,7 +38,6 @@ from ..evaluation import score_exact
 from .combine import META_FILE, load_trained_only
 
 if TYPE_CHECKING:
-    from spacy.language import Language
     from spacy.tokens import Doc
 
 logger = logging.getLogger("imr_nlp")
@@ -56,7 +55,8 @@ def read_docs(paths: str | Path | Iterable[str | Path], *, format: str = "prodig
     format (str): one of ``TRAIN_FORMATS``; "gold" reads ``shared/gold/*.jsonl``.
     RETURNS (list[Doc]): the Docs with ``doc.ents`` and ``doc._.imr_doc_id``, in file order.
     """
-    from ..annotations import read_annotations, read_gold
+    from ..annotations import read_annotations
+    from ..evaluation import read_gold
 
     if format not in TRAIN_FORMATS:
         raise TrainingError(Messages.E040.format(format=format, known=", ".join(TRAIN_FORMATS)))
@@ -158,9 +158,9 @@ def train_on_docs(
     import spacy
     from spacy.cli.train import train as spacy_train
 
-    from ..pipeline import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
     from .. import LABELS
     from ..annotations import to_docbin
+    from ..pipeline import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
 
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
