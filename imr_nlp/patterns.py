@@ -125,6 +125,7 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     "records": ("kind", "key", "value"),
     "categories": ("category", "pattern"),
     "pdf_noise": ("kind", "pattern"),
+    "span_filters": ("label", "kind", "pattern"),
 }
 
 

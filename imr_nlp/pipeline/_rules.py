@@ -80,5 +80,8 @@ class RuleFiles:
 
     def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> Any:
         folder = ensure_path(path)
-        self._take({n: read_jsonl(folder / f"{n}.jsonl", required=SCHEMAS[n]) for n in self.rule_files})
+        # a pipeline saved before a rule file existed takes the package's rows of that file
+        self._take({n: read_jsonl(folder / f"{n}.jsonl", required=SCHEMAS[n])
+                    if (folder / f"{n}.jsonl").is_file() else load_patterns(n)
+                    for n in self.rule_files})
         return self

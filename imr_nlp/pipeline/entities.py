@@ -13,7 +13,8 @@ filters, then overlaps are resolved once and ``doc.ents`` is set once:
   doses); a STRENGTH before "oral morphine equivalents" and a drug used as a
   unit ("morphine equivalents") are dropped;
 - a class word naming an effect ("muscle relaxant effects", "range of action
-  includes ... anticonvulsant") is not a DRUG_CLASS;
+  includes ... anticonvulsant") is not a DRUG_CLASS (these filters by the text around
+  a span are ``patterns/span_filters.jsonl``);
 - an abbreviation the letter defines ("Complex Regional Pain Syndrome
   (CRPS)") takes the label of its long form and carries it in ``_.imr_long_form``;
 - a lexicon phrase split by a PDF line break ("proton pump \ninhibitors",
@@ -45,18 +46,12 @@ from ._rules import RuleFiles
 from .abbreviations import relabel_abbreviations
 from .sentences import sentence_ids
 
-RULE_FILES = ("drugs", "drug_classes", "drug_class_rules", "dosage", "guidelines", "diagnoses", "necessity")
+RULE_FILES = ("drugs", "drug_classes", "drug_class_rules", "dosage", "guidelines", "diagnoses", "necessity",
+              "span_filters")
 HIGH = frozenset({"GUIDELINE", "OUTCOME", "NECESSITY"})  # win every overlap
 _ONE_WORD = re.compile(r"^[a-z]+$")
 ANCHORED = {"FREQUENCY", "STRENGTH"}
 
-_EFFECT_AFTER = re.compile(
-    r"(?:(?:\s*,\s*|\s*/\s*|\s+(?:and|or)\s+|\s+)"
-    r"(?!(?:have|has|had|are|is|was|were|cause|causes|with|of|side|adverse|the|that|which|who)\b)[a-z-]+){0,3}"
-    r"\s+(?:effects?|properties|activity)\b"
-)
-_ACTION_BEFORE = re.compile(r"(?i)\b(?:range\s+of\s+action|actions?)\s+includes?\b[^.]*$")
-_UNIT_AFTER = re.compile(r"(?i)\s+(?:sulfate\s+)?(?:equivalen|milligram\s+equivalen)")
 # a line break inside a phrase ("muscle \nrelaxants", "anti-\ndepressants"): the words on each side
 _BREAK = re.compile(r"[ \t]*\n\s*")
 _WORDS_BEFORE = re.compile(r"((?:[\w'/-]+[ \t]+){0,4}[\w'/-]+)$")
@@ -64,7 +59,11 @@ _WORDS_AFTER = re.compile(r"[\w'/-]+(?:[ \t]+[\w'/-]+){0,4}")
 _NEAR_WORD = re.compile(r"[\w'/-]+")
 FUZZY_MIN_LEN = 7  # letters a drug name needs before a one-letter misspelling of it is tagged
 BREAK_LOOKBACK = 80  # characters before a line break searched for the start of a phrase
-_MED_AFTER = re.compile(r"(?i)\s+(?:of\s+)?(?:oral\s+)?(?:morphine\s+equivalen|MED\b|MME\b|morphine\s+milligram)")
+NEAR_DRUG_BEFORE = 40  # characters before a DRUG where near_drug rules (dosage) may match
+NEAR_DRUG_AFTER = 240  # characters after a DRUG where near_drug rules may match
+SPAN_FILTER_AFTER = 80  # characters after a span that span_filters "followed_by" rows see
+SPAN_FILTER_BEFORE = 160  # characters before a span that span_filters "preceded_by" rows see
+CLASS_NOT_AFTER_WINDOW = 12  # characters before a class word that drug_class_rules "not_after" rows see
 
 
 class Entities(RuleFiles):
@@ -127,6 +126,11 @@ class Entities(RuleFiles):
         class_rules = rules["drug_class_rules"]
         self._class_modifiers = [re.compile(r["pattern"]) for r in class_rules if r["kind"] == "modifier"]
         self._class_not_after = [re.compile(r["pattern"]) for r in class_rules if r["kind"] == "not_after"]
+        self._followed_by: dict[str, list[re.Pattern[str]]] = {}
+        self._preceded_by: dict[str, list[re.Pattern[str]]] = {}
+        for r in rules["span_filters"]:
+            where = self._followed_by if r["kind"] == "followed_by" else self._preceded_by
+            where.setdefault(r["label"], []).append(re.compile(r["pattern"]))
         # every lexicon phrase by its words, lower case, for phrases a line break splits
         self._by_words: dict[str, str] = {}
         for key, phrases in groups.items():
@@ -196,7 +200,7 @@ class Entities(RuleFiles):
             span._.drug_class = cls
             out.append(span)
             if label == "DRUG":
-                lo, hi = max(0, span.start_char - 40), span.end_char + 240
+                lo, hi = max(0, span.start_char - NEAR_DRUG_BEFORE), span.end_char + NEAR_DRUG_AFTER
                 if windows and lo <= windows[-1][1]:
                     windows[-1][1] = max(windows[-1][1], hi)
                 else:
@@ -282,22 +286,20 @@ class Entities(RuleFiles):
 
     def keep(self, span: Span, text: str) -> bool:
         """The close-call filters of annotation.md that need only the text around a span."""
-        after = text[span.end_char : span.end_char + 80]
-        if span.label_ == "DRUG" and _UNIT_AFTER.match(after):
+        label = span.label_
+        after = text[span.end_char : span.end_char + SPAN_FILTER_AFTER]
+        if any(r.match(after) for r in self._followed_by.get(label, ())):
             return False
-        if span.label_ == "STRENGTH" and _MED_AFTER.match(after):
+        if label == "DIAGNOSIS" and (self.diagnoses.denied_before(text, span.start_char)
+                                     or self.diagnoses.absent_after(text, span.end_char)):
             return False
-        if span.label_ == "DIAGNOSIS" and (self.diagnoses.denied_before(text, span.start_char)
-                                          or self.diagnoses.absent_after(text, span.end_char)):
+        before = text[max(0, span.start_char - SPAN_FILTER_BEFORE) : span.start_char]
+        if any(r.search(before) for r in self._preceded_by.get(label, ())):
             return False
-        if span.label_ == "DRUG_CLASS":
-            if _EFFECT_AFTER.match(after):
-                return False
-            before = text[max(0, span.start_char - 160) : span.start_char]
-            if _ACTION_BEFORE.search(before):
-                return False
-            if any(r.search(before[-12:]) for r in self._class_not_after):
-                return False
+        if label == "DRUG_CLASS" and any(
+            r.search(before[-CLASS_NOT_AFTER_WINDOW:]) for r in self._class_not_after
+        ):
+            return False
         return True
 
     def __call__(self, doc: Doc) -> Doc:

@@ -37,6 +37,7 @@ _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 _PARA_PDF = re.compile(r"\n(?:[ \t\f]*\n){2,}[ \t\f]*")
 _PARA_PLAIN = re.compile(r"\n(?:[ \t\f]*\n)+[ \t\f]*")
 _NONSPACE = re.compile(r"\S")
+ABBREVIATION_LOOKBACK = 12  # characters before a full stop searched for an abbreviation
 
 
 class SentenceSplitter(RuleFiles):
@@ -77,7 +78,7 @@ class SentenceSplitter(RuleFiles):
         starts: set[int] = set()
         abbreviations = self.abbreviations
         for m in _END.finditer(text):
-            before = _WORD_BEFORE.search(text, max(0, m.start() - 12), m.start())
+            before = _WORD_BEFORE.search(text, max(0, m.start() - ABBREVIATION_LOOKBACK), m.start())
             if before and before.group(1).rstrip(".").lower() in abbreviations:
                 continue
             nxt = _NONSPACE.search(text, m.end())

@@ -16,12 +16,9 @@ from typing import Any
 
 from .structure import shipped
 
-_STOP = (
-    r"(?!(?:states?|recommends?|indicates?|notes?|says|supports?|is|are|was|were|does|do|"
-    r"has|have|for|under|and|which|that|the|in|on|to|as|with|by)\b)"
-)
-_CITATION_END = re.compile(r"\.(?=\s+[A-Z(]|\s*$)|,\s+which\s+(?:is|are)\b|\n(?:[ \t]*\n){2,}")
-_PAGE_NUMBERS = re.compile(r"\d+(?:\s*-\s*\d+)?(?:\s*(?:,|and|&)\s*\d+(?:\s*-\s*\d+)?)*")
+NAME_LOOKBACK = 40  # characters before a name searched for the words that start it ("before" rows)
+PIECES = ("page", "topic", "not_topic_word", "page_numbers", "citation_end", "section", "chapter",
+          "citation_lead", "quoted_title", "document_done")  # one row each in guidelines.jsonl
 
 
 class GuidelineFinder:
@@ -35,9 +32,11 @@ class GuidelineFinder:
         self._name_rows = names
         self._names = [re.compile(r["pattern"]) for r in names]
         self._before = [(re.compile(r["pattern"]), set(r["sources"])) for r in rules if r["kind"] == "before"]
-        piece = {r["kind"]: r["pattern"] for r in rules if r["kind"] not in ("name", "before")}
-        page, topic = piece["page"], piece["topic"]
-        topic = topic.replace(r"(?:\s+(?:of|and|for|&)?\s*", r"(?:\s+" + _STOP + r"(?:of\s+|and\s+|&\s+)?")
+        piece = {r["kind"]: r["pattern"] for r in rules if r["kind"] in PIECES}
+        page = piece["page"]
+        topic = piece["topic"].replace("{not_topic_word}", piece["not_topic_word"])
+        self._citation_end = re.compile(piece["citation_end"])
+        self._page_numbers = re.compile(piece["page_numbers"])
         self._lead = re.compile(piece["citation_lead"])
         self._page = re.compile(page)
         self._tails = [
@@ -66,7 +65,7 @@ class GuidelineFinder:
             end, source = -neg_end, row["source"]
             for regex, sources in self._before:
                 if source in sources:
-                    b = regex.search(text, max(0, start - 40), start)
+                    b = regex.search(text, max(0, start - NAME_LOOKBACK), start)
                     if b:
                         start = b.start()
             if joins and out and text[out[-1][1]:start].isspace():
@@ -115,7 +114,7 @@ class GuidelineFinder:
                 continue
             region = next(((s, e) for s, e in regions if s <= start < e), None)
             if region is not None:
-                m = _CITATION_END.search(text, end, region[1])
+                m = self._citation_end.search(text, end, region[1])
                 stop = m.start() if m else region[1]
                 end = max(end, stop)
                 parts = self.split_documents(text, start, end)
@@ -164,7 +163,7 @@ class GuidelineFinder:
                 start = m.end()
                 if not text[start:start + 1].isalnum():
                     continue
-                stop = _CITATION_END.search(text, start, re_)
+                stop = self._citation_end.search(text, start, re_)
                 stop_at = stop.start() if stop else re_
                 if any(start <= s < stop_at for s in starts):
                     continue  # the citation names a known guideline: its span starts at the name
@@ -176,5 +175,5 @@ class GuidelineFinder:
         m = self._page.search(citation)
         if not m:
             return None
-        n = _PAGE_NUMBERS.search(m.group(0))
+        n = self._page_numbers.search(m.group(0))
         return re.sub(r"\s+", " ", n.group(0)) if n else None
