@@ -227,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from generate_corpus import write_corpus
     from throughput import machine_facts
+
     from imr_nlp.io import atomic_write
 
     temp = args.workdir is None

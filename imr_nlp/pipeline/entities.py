@@ -151,7 +151,7 @@ class Entities(RuleFiles):
                 else:
                     multi.append(phrase)
             if multi:
-                self.matcher.add(key, list(self.nlp.tokenizer.pipe(multi)))
+                self.matcher.add(key, list(self.nlp.tokenizer.pipe(multi)))  # type: ignore[union-attr]
         # misspellings are looked for only near the curated names (not the dictionary's
         # foreign and historical synonyms)
         curated = {r["pattern"] for r in rules["drugs"] if "source" not in r}
@@ -209,27 +209,28 @@ class Entities(RuleFiles):
         for lo, hi in windows:
             matches.extend(iter_matches(text, self.near_drug_rules, lo, hi))
         for start, end, row in matches:
-            span = _char_span(doc, start, end, row["label"])
-            if span is not None:
-                out.append(span)
+            found_span = _char_span(doc, start, end, row["label"])
+            if found_span is not None:
+                out.append(found_span)
         # OUTCOME: the decision word of each item of the letter's structure (imr_structure)
         layout = doc._.imr_structure if Doc.has_extension("imr_structure") else None
         for item in (layout or {}).get("items", []):
             if item.get("outcome_span"):
-                span = _char_span(doc, *item["outcome_span"], "OUTCOME")
-                if span is not None:
-                    span._.imr_outcome = item["outcome"]
-                    out.append(span)
+                o_start, o_end = item["outcome_span"]
+                outcome = _char_span(doc, o_start, o_end, "OUTCOME")
+                if outcome is not None:
+                    outcome._.imr_outcome = item["outcome"]
+                    out.append(outcome)
         for g in self.guidelines(text, layout["regions"] if layout else None):
-            span = _char_span(doc, g["start"], g["end"], "GUIDELINE")
-            if span is not None:
-                span._.guideline_source = g["source"]
-                span._.guideline_pages = g["pages"]
-                out.append(span)
+            citation = _char_span(doc, g["start"], g["end"], "GUIDELINE")
+            if citation is not None:
+                citation._.guideline_source = g["source"]
+                citation._.guideline_pages = g["pages"]
+                out.append(citation)
         for start, end in self.diagnoses(text):
-            span = _char_span(doc, start, end, "DIAGNOSIS")
-            if span is not None:
-                out.append(span)
+            diagnosis = _char_span(doc, start, end, "DIAGNOSIS")
+            if diagnosis is not None:
+                out.append(diagnosis)
         return out
 
     def _broken_phrases(self, doc: Doc, text: str) -> list[tuple[str, int, int]]:
@@ -355,7 +356,7 @@ def _char_span(doc: Doc, start: int, end: int, label: str) -> Span | None:
 def _resolve(spans: list[Span]) -> list[Span]:
     """Non-overlapping spans: GUIDELINE/OUTCOME/NECESSITY first, then the longest."""
     high = filter_spans([s for s in spans if s.label_ in HIGH])
-    taken = set()
+    taken: set[int] = set()
     for s in high:
         taken.update(range(s.start, s.end))
     rest = [s for s in spans if s.label_ not in HIGH and not taken.intersection(range(s.start, s.end))]

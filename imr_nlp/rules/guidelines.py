@@ -104,15 +104,15 @@ class GuidelineFinder:
         RETURNS (list[dict]): ``{"start", "end", "source", "pages"}`` in text order.
         """
         names = self.names(text)
-        regions = [(s, e) for cat, s, e in (shipped().regions(text) if regions is None else regions)
-                   if cat != "decision_rationale"]
-        names = sorted(names + self._unnamed_citations(text, regions, names))
+        bounds = [(s, e) for cat, s, e in (shipped().regions(text) if regions is None else regions)
+                  if cat != "decision_rationale"]
+        names = sorted(names + self._unnamed_citations(text, bounds, names))
         spans: list[dict[str, Any]] = []
         used_until = -1
         for start, end, source in names:
             if start < used_until:
                 continue
-            region = next(((s, e) for s, e in regions if s <= start < e), None)
+            region = next(((s, e) for s, e in bounds if s <= start < e), None)
             if region is not None:
                 m = self._citation_end.search(text, end, region[1])
                 stop = m.start() if m else region[1]

@@ -26,8 +26,8 @@ from functools import lru_cache
 from typing import Any
 
 from ..patterns import load_patterns
-from .spans import hyphen_tolerant
 from .dates import DATE, iso_date
+from .spans import hyphen_tolerant
 
 # Windows that stay in code.
 # The most lines an item header may wrap over (a modified request's three sentences included).
