@@ -18,7 +18,8 @@ from spacy.tokens import Doc, Span
 from ..extensions import register
 from ..factories import imr_factory
 
-_PARENS = re.compile(r"\([^()\n]{1,60}\)")
+_PARENS = re.compile(r"\([^()\n]{1,60}\)")  # a parenthesis on one line, up to 60 characters
+SHORT_FORM_TOKENS = (3, 10)  # tokens of a "(SHORT)" candidate, parentheses included
 
 
 class Abbreviations:
@@ -41,7 +42,7 @@ class Abbreviations:
         matches = []
         for m in _PARENS.finditer(text):
             span = doc.char_span(m.start(), m.end())
-            if span is not None and 3 <= len(span) <= 10:
+            if span is not None and SHORT_FORM_TOKENS[0] <= len(span) <= SHORT_FORM_TOKENS[1]:
                 matches.append((0, span.start + 1, span.end - 1))
         found: list[tuple[int, int, int, int]] = []
         seen: set[str] = set()

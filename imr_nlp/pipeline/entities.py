@@ -64,6 +64,8 @@ NEAR_DRUG_AFTER = 240  # characters after a DRUG where near_drug rules may match
 SPAN_FILTER_AFTER = 80  # characters after a span that span_filters "followed_by" rows see
 SPAN_FILTER_BEFORE = 160  # characters before a span that span_filters "preceded_by" rows see
 CLASS_NOT_AFTER_WINDOW = 12  # characters before a class word that drug_class_rules "not_after" rows see
+STRENGTH_BEFORE_DRUG = 3  # tokens a STRENGTH may stand before its DRUG ("10 mg of Norco")
+CLASS_MODIFIER_GAP = 2  # tokens between two class words for the first to modify the second
 
 
 class Entities(RuleFiles):
@@ -336,7 +338,7 @@ class Entities(RuleFiles):
                         continue
                     if 0 <= s.start - d.end <= self.dose_window:
                         ok = True
-                    elif s.label_ == "STRENGTH" and 0 <= d.start - s.end <= 3:
+                    elif s.label_ == "STRENGTH" and 0 <= d.start - s.end <= STRENGTH_BEFORE_DRUG:
                         ok = True
                     if ok:
                         break
@@ -405,7 +407,7 @@ def _class_before_class(spans: list[Span]) -> list[Span]:
     classes = sorted((s for s in spans if s.label_ == "DRUG_CLASS"), key=lambda s: s.start)
     drop = set()
     for a, b in zip(classes, classes[1:]):
-        gap = a.doc.text[a.end_char : b.start_char] if b.start - a.end <= 2 else ""
+        gap = a.doc.text[a.end_char : b.start_char] if b.start - a.end <= CLASS_MODIFIER_GAP else ""
         if gap and gap.isspace():
             drop.add(a.start)
     return [s for s in spans if s.label_ != "DRUG_CLASS" or s.start not in drop]
