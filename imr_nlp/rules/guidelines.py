@@ -50,6 +50,7 @@ class GuidelineFinder:
         self._next_documents = [(re.compile(r["pattern"]), bool(r.get("requires_done")))
                                 for r in rules if r["kind"] == "next_document"]
         self._document_done = re.compile(piece["document_done"])
+        self._narrower = [(r["source"], r["pattern"]) for r in rules if r["kind"] == "narrower_source"]
 
     def names(self, text: str) -> list[tuple[int, int, str]]:
         """All guideline names, in text order, not overlapping."""
@@ -128,8 +129,9 @@ class GuidelineFinder:
                 if part_start != start:  # a second document: the source of its own name, if any
                     own = [src for s, e, src in names if s == part_start]
                     part_source = own[0] if own else source
-                if "ACOEM" in sources and part_source == "MTUS":
-                    part_source = "ACOEM"
+                for broad, narrow in self._narrower:
+                    if part_source == broad and narrow in sources:
+                        part_source = narrow
                 spans.append({"start": part_start, "end": end, "source": part_source,
                               "pages": self.pages(text[part_start:end])})
                 used_until = end
