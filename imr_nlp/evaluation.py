@@ -174,13 +174,13 @@ def read_gold(path: str | Path, *, nlp: Language | None = None) -> list[Doc]:
     RAISES (GoldFileError): E050 / E051 as :func:`read_gold_file`; AnnotationError (E031)
         for a span that does not fit its text.
     """
-    from .annotations.checks import _get_nlp, _register, record_doc
+    from .annotations.checks import get_nlp, record_doc, register_extensions
 
     path = Path(path)
     if not path.is_file():
         raise GoldFileError(Errors.E050.format(path=path))
-    _register()
-    nlp = _get_nlp(nlp)
+    register_extensions()
+    nlp = get_nlp(nlp)
     docs = []
     for n, row in _gold_lines(path):
         doc = record_doc(nlp, row, path, f"line {n}")

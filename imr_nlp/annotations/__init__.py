@@ -45,7 +45,7 @@ from .. import LABELS
 from ..errors import AnnotationError, Errors
 from . import brat, doccano, label_studio, prodigy
 from .brat import BRAT_NEGATED
-from .checks import NEGATABLE, _as_docs, _fail, _get_nlp, _register
+from .checks import NEGATABLE, as_docs, fail, get_nlp, register_extensions
 from .label_studio import (
     LS_CONFIG_FILE,
     LS_MODEL_VERSION,
@@ -84,7 +84,7 @@ def export_spans(
     if format not in FORMATS:
         raise AnnotationError(Errors.E030.format(format=format, known=", ".join(FORMATS)))
     path = Path(path)
-    checked = _as_docs(docs, nlp)
+    checked = as_docs(docs, nlp)
     writer = {
         "prodigy": prodigy.write,
         "label_studio": label_studio.write,
@@ -110,11 +110,11 @@ def read_annotations(path: str | Path, *, format: str, nlp: Language | None = No
     """
     if format not in FORMATS:
         raise AnnotationError(Errors.E030.format(format=format, known=", ".join(FORMATS)))
-    _register()
+    register_extensions()
     path = Path(path)
     if not path.exists():
-        raise _fail(path, "file", "not found")
-    nlp = _get_nlp(nlp)
+        raise fail(path, "file", "not found")
+    nlp = get_nlp(nlp)
     if format == "prodigy":
         return [doc for doc, _ in prodigy.read_with_records(path, nlp)]
     reader = {"label_studio": label_studio.read, "doccano": doccano.read, "brat": brat.read}[format]
@@ -132,7 +132,7 @@ def to_docbin(docs: Iterable[Doc | Mapping[str, Any]], *, nlp: Language | None =
     from spacy.tokens import DocBin
 
     docbin = DocBin(store_user_data=True)
-    for doc in _as_docs(docs, nlp):
+    for doc in as_docs(docs, nlp):
         docbin.add(doc)
     return docbin
 

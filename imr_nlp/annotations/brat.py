@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 from .checks import (
     NEGATABLE,
-    _doc_ids,
-    _fail,
-    _make_doc,
-    _RawSpan,
-    _span_rows,
+    RawSpan,
+    doc_ids,
+    fail,
+    make_doc,
+    span_rows,
 )
 
 if TYPE_CHECKING:
@@ -49,20 +49,20 @@ def _brat_text(text: str) -> str:
 
 
 def write(docs: list[Doc], path: Path) -> None:
-    ids = _doc_ids(docs)
+    ids = doc_ids(docs)
     seen: set[str] = set()
     for i, doc_id in enumerate(ids, start=1):
         if not doc_id or doc_id.startswith(".") or any(c in doc_id for c in "/\\\0"):
-            raise _fail(path, f"doc {i}", f"id {doc_id!r} cannot be a file name")
+            raise fail(path, f"doc {i}", f"id {doc_id!r} cannot be a file name")
         if doc_id in seen:
-            raise _fail(path, f"doc {i}", f"duplicate id {doc_id!r} (one file pair per id)")
+            raise fail(path, f"doc {i}", f"duplicate id {doc_id!r} (one file pair per id)")
         seen.add(doc_id)
     path.mkdir(parents=True, exist_ok=True)
     (path / "annotation.conf").write_text(_brat_conf(), encoding="utf8")
     for doc, doc_id in zip(docs, ids, strict=True):
         lines = []
         attributes = 0
-        for k, (start, end, label, negated, ent) in enumerate(_span_rows(doc), start=1):
+        for k, (start, end, label, negated, ent) in enumerate(span_rows(doc), start=1):
             lines.append(f"T{k}\t{label} {start} {end}\t{_brat_text(ent.text)}")
             if negated:
                 attributes += 1
@@ -83,7 +83,7 @@ def _brat_pairs(path: Path) -> list[tuple[Path, Path]]:
         txt, ann = stem.parent / f"{stem.name}.txt", stem.parent / f"{stem.name}.ann"
         for have, need in ((txt, ann), (ann, txt)):
             if not need.is_file():
-                raise _fail(need, "file", f"not found (its pair {have.name} exists)")
+                raise fail(need, "file", f"not found (its pair {have.name} exists)")
         pairs.append((txt, ann))
     return pairs
 
@@ -95,7 +95,7 @@ def read(path: Path, nlp: Language) -> list[Doc]:
             text = f.read()
         with ann.open(encoding="utf8", newline="") as f:
             content = f.read()
-        entities: dict[str, _RawSpan] = {}
+        entities: dict[str, RawSpan] = {}
         negations: list[tuple[str, str]] = []
         for i, line in enumerate(content.split("\n"), start=1):
             line = line.rstrip("\r")
@@ -106,17 +106,17 @@ def read(path: Path, nlp: Language) -> list[Doc]:
             where = f"line {i} ({tid})"
             if tid.startswith("T"):
                 if len(fields) != 3:
-                    raise _fail(ann, where, "expected 'T<n><TAB>LABEL START END<TAB>text'")
+                    raise fail(ann, where, "expected 'T<n><TAB>LABEL START END<TAB>text'")
                 head = fields[1]
                 if ";" in head:
-                    raise _fail(ann, where, "discontinuous spans are not supported")
+                    raise fail(ann, where, "discontinuous spans are not supported")
                 parts = head.split(" ")
                 if len(parts) != 3 or not all(p.isdigit() for p in parts[1:]):
-                    raise _fail(ann, where, f"expected 'LABEL START END', got {head!r}")
+                    raise fail(ann, where, f"expected 'LABEL START END', got {head!r}")
                 if tid in entities:
-                    raise _fail(ann, where, f"duplicate id {tid}")
+                    raise fail(ann, where, f"duplicate id {tid}")
                 label = parts[0]
-                entities[tid] = _RawSpan(
+                entities[tid] = RawSpan(
                     int(parts[1]),
                     int(parts[2]),
                     label,
@@ -127,18 +127,18 @@ def read(path: Path, nlp: Language) -> list[Doc]:
             elif tid.startswith(("A", "M")):
                 parts = fields[1].split(" ") if len(fields) == 2 else []
                 if len(parts) != 2 or parts[0] != BRAT_NEGATED:
-                    raise _fail(ann, where, f"expected '{tid}<TAB>{BRAT_NEGATED} T<n>'")
+                    raise fail(ann, where, f"expected '{tid}<TAB>{BRAT_NEGATED} T<n>'")
                 negations.append((where, parts[1]))
             else:
-                raise _fail(ann, where, f"unsupported annotation {tid!r} (only T and A lines)")
+                raise fail(ann, where, f"unsupported annotation {tid!r} (only T and A lines)")
         for where, target in negations:
             span = entities.get(target)
             if span is None:
-                raise _fail(ann, where, f"attribute refers to unknown entity {target!r}")
+                raise fail(ann, where, f"attribute refers to unknown entity {target!r}")
             if span.label != NEGATABLE:
-                raise _fail(
+                raise fail(
                     ann, where, f"only {NEGATABLE} spans can be negated, not {span.label!r}"
                 )
             span.negated = True
-        docs.append(_make_doc(nlp, text, txt.stem, list(entities.values()), ann, "file"))
+        docs.append(make_doc(nlp, text, txt.stem, list(entities.values()), ann, "file"))
     return docs

@@ -25,7 +25,7 @@ NEGATABLE = "NECESSITY"  # the one label with a negation attribute
 
 
 @dataclass
-class _RawSpan:
+class RawSpan:
     """A span as read from a file, before it is checked against its text."""
 
     start: Any
@@ -36,11 +36,11 @@ class _RawSpan:
     surface: str | None = None  # span text as the file gives it, if it does
 
 
-def _fail(path: Any, where: str, problem: str) -> AnnotationError:
+def fail(path: Any, where: str, problem: str) -> AnnotationError:
     return AnnotationError(Errors.E031.format(path=path, where=where, problem=problem))
 
 
-def _register() -> None:
+def register_extensions() -> None:
     from ..extensions import register
 
     register()  # with medspaCy's is_negated, registered as medspaCy does when it is not loaded
@@ -50,15 +50,15 @@ def _collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _set_spans(doc: Doc, raw: list[_RawSpan], path: Any, where: str) -> Doc:
+def set_spans(doc: Doc, raw: list[RawSpan], path: Any, where: str) -> Doc:
     """Check spans against a Doc's text and set them as ``doc.ents``.
 
     doc (Doc): the document, tokenized.
-    raw (list[_RawSpan]): the spans as read.
+    raw (list[RawSpan]): the spans as read.
     path (Any): the file, for error messages.
     where (str): the record, for error messages when a span has no own place.
     RETURNS (Doc): the same Doc, with ``ents`` and ``_.is_negated`` set.
@@ -67,33 +67,33 @@ def _set_spans(doc: Doc, raw: list[_RawSpan], path: Any, where: str) -> Doc:
     checked = []
     for span in raw:
         w = span.where or where
-        if not (_is_int(span.start) and _is_int(span.end)):
-            raise _fail(path, w, f"offsets must be integers, got {span.start!r}, {span.end!r}")
+        if not (is_int(span.start) and is_int(span.end)):
+            raise fail(path, w, f"offsets must be integers, got {span.start!r}, {span.end!r}")
         if not isinstance(span.label, str) or span.label not in LABELS:
-            raise _fail(path, w, f"unknown label {span.label!r}; known: {', '.join(LABELS)}")
+            raise fail(path, w, f"unknown label {span.label!r}; known: {', '.join(LABELS)}")
         if not 0 <= span.start < span.end <= len(text):
-            raise _fail(
+            raise fail(
                 path,
                 w,
                 f"offsets [{span.start}, {span.end}) are outside the text (0-{len(text)}) or empty",
             )
         covered = text[span.start : span.end]
         if span.surface is not None and _collapse(span.surface) != _collapse(covered):
-            raise _fail(
+            raise fail(
                 path,
                 w,
                 f"span text {span.surface!r} does not match the text at "
                 f"[{span.start}, {span.end}): {covered!r}",
             )
         if covered[0].isspace() or covered[-1].isspace():
-            raise _fail(path, w, f"span {covered!r} starts or ends with whitespace")
+            raise fail(path, w, f"span {covered!r} starts or ends with whitespace")
         if span.negated is not None and not isinstance(span.negated, bool):
-            raise _fail(path, w, f"'negated' must be true or false, got {span.negated!r}")
+            raise fail(path, w, f"'negated' must be true or false, got {span.negated!r}")
         if span.negated and span.label != NEGATABLE:
-            raise _fail(path, w, f"only {NEGATABLE} spans can be negated, not {span.label}")
+            raise fail(path, w, f"only {NEGATABLE} spans can be negated, not {span.label}")
         ent = doc.char_span(span.start, span.end, label=span.label, alignment_mode="strict")
         if ent is None:
-            raise _fail(
+            raise fail(
                 path,
                 w,
                 f"span [{span.start}, {span.end}) {covered!r} does not start and end "
@@ -103,7 +103,7 @@ def _set_spans(doc: Doc, raw: list[_RawSpan], path: Any, where: str) -> Doc:
     checked.sort(key=lambda item: (item[0].start, item[0].end))
     for (a, _, wa), (b, _, wb) in zip(checked, checked[1:], strict=False):
         if b.start < a.end:
-            raise _fail(
+            raise fail(
                 path,
                 wb,
                 f"span [{b.start}, {b.end}) {b.label} overlaps span "
@@ -116,17 +116,17 @@ def _set_spans(doc: Doc, raw: list[_RawSpan], path: Any, where: str) -> Doc:
     return doc
 
 
-def _make_doc(
-    nlp: Language, text: Any, doc_id: Any, raw: list[_RawSpan], path: Any, where: str
+def make_doc(
+    nlp: Language, text: Any, doc_id: Any, raw: list[RawSpan], path: Any, where: str
 ) -> Doc:
     if not isinstance(text, str):
-        raise _fail(path, where, f"'text' must be a string, got {type(text).__name__}")
+        raise fail(path, where, f"'text' must be a string, got {type(text).__name__}")
     doc = nlp.make_doc(text)
     doc._.imr_doc_id = doc_id
-    return _set_spans(doc, raw, path, where)
+    return set_spans(doc, raw, path, where)
 
 
-def _get_nlp(nlp: Language | None) -> Language:
+def get_nlp(nlp: Language | None) -> Language:
     return nlp if nlp is not None else _default_nlp()
 
 
@@ -138,24 +138,24 @@ def _default_nlp() -> Language:
     return blank()
 
 
-def _require(obj: Any, keys: tuple[str, ...], path: Any, where: str, what: str = "record") -> None:
+def require(obj: Any, keys: tuple[str, ...], path: Any, where: str, what: str = "record") -> None:
     if not isinstance(obj, dict):
-        raise _fail(path, where, f"{what} is not a JSON object")
+        raise fail(path, where, f"{what} is not a JSON object")
     missing = [k for k in keys if k not in obj]
     if missing:
-        raise _fail(path, where, f"missing key(s) {missing}")
+        raise fail(path, where, f"missing key(s) {missing}")
 
 
-def _spans_from_dict(obj: Mapping[str, Any], path: Any, where: str) -> list[_RawSpan]:
+def spans_from_dict(obj: Mapping[str, Any], path: Any, where: str) -> list[RawSpan]:
     spans = obj["spans"]
     if not isinstance(spans, list):
-        raise _fail(path, where, "'spans' must be a list")
+        raise fail(path, where, "'spans' must be a list")
     raw = []
     for k, s in enumerate(spans, start=1):
         w = f"{where}, span {k}"
-        _require(s, ("start", "end", "label"), path, w, "span")
+        require(s, ("start", "end", "label"), path, w, "span")
         raw.append(
-            _RawSpan(
+            RawSpan(
                 s["start"],
                 s["end"],
                 s["label"],
@@ -169,12 +169,12 @@ def _spans_from_dict(obj: Mapping[str, Any], path: Any, where: str) -> list[_Raw
 
 def record_doc(nlp: Language, obj: Mapping[str, Any], path: Any, where: str) -> Doc:
     """The checked Doc of a record ``{"id"?, "text", "spans", "meta"?}`` (Prodigy, gold)."""
-    _require(obj, ("text", "spans"), path, where)
-    raw = _spans_from_dict(obj, path, where)
-    return _make_doc(nlp, obj["text"], _dict_id(obj), raw, path, where)
+    require(obj, ("text", "spans"), path, where)
+    raw = spans_from_dict(obj, path, where)
+    return make_doc(nlp, obj["text"], dict_id(obj), raw, path, where)
 
 
-def _dict_id(obj: Mapping[str, Any]) -> Any:
+def dict_id(obj: Mapping[str, Any]) -> Any:
     if obj.get("id") is not None:
         return obj["id"]
     meta = obj.get("meta")
@@ -183,11 +183,11 @@ def _dict_id(obj: Mapping[str, Any]) -> Any:
     return None
 
 
-def _as_docs(docs: Iterable[Doc | Mapping[str, Any]], nlp: Language | None) -> list[Doc]:
+def as_docs(docs: Iterable[Doc | Mapping[str, Any]], nlp: Language | None) -> list[Doc]:
     """Turn the inputs of export_spans/to_docbin into checked Docs."""
     from spacy.tokens import Doc
 
-    _register()
+    register_extensions()
     out: list[Doc] = []
     source = "<docs>"
     for i, item in enumerate(docs, start=1):
@@ -195,7 +195,7 @@ def _as_docs(docs: Iterable[Doc | Mapping[str, Any]], nlp: Language | None) -> l
         if isinstance(item, Doc):
             doc = item
             raw = [
-                _RawSpan(
+                RawSpan(
                     e.start_char,
                     e.end_char,
                     e.label_,
@@ -206,19 +206,19 @@ def _as_docs(docs: Iterable[Doc | Mapping[str, Any]], nlp: Language | None) -> l
             ]
             # doc.ents is already tokenized and non-overlapping; check labels and edges.
             copy = doc.copy()
-            _set_spans(copy, raw, source, where)
+            set_spans(copy, raw, source, where)
             out.append(copy)
         elif isinstance(item, Mapping):
-            _require(dict(item), ("text", "spans"), source, where)
-            nlp = _get_nlp(nlp)
-            raw = _spans_from_dict(item, source, where)
-            out.append(_make_doc(nlp, item["text"], _dict_id(item), raw, source, where))
+            require(dict(item), ("text", "spans"), source, where)
+            nlp = get_nlp(nlp)
+            raw = spans_from_dict(item, source, where)
+            out.append(make_doc(nlp, item["text"], dict_id(item), raw, source, where))
         else:
-            raise _fail(source, where, f"expected a Doc or a dict, got {type(item).__name__}")
+            raise fail(source, where, f"expected a Doc or a dict, got {type(item).__name__}")
     return out
 
 
-def _doc_ids(docs: list[Doc]) -> list[str]:
+def doc_ids(docs: list[Doc]) -> list[str]:
     ids = []
     for i, doc in enumerate(docs, start=1):
         doc_id = doc._.imr_doc_id
@@ -226,7 +226,7 @@ def _doc_ids(docs: list[Doc]) -> list[str]:
     return ids
 
 
-def _span_rows(doc: Doc) -> list[tuple[int, int, str, bool | None, Any]]:
+def span_rows(doc: Doc) -> list[tuple[int, int, str, bool | None, Any]]:
     rows = []
     for ent in doc.ents:
         negated = bool(ent._.is_negated) if ent.label_ == NEGATABLE else None
@@ -234,20 +234,20 @@ def _span_rows(doc: Doc) -> list[tuple[int, int, str, bool | None, Any]]:
     return rows
 
 
-def _iter_jsonl(path: Path) -> Iterator[tuple[str, Any]]:
+def iter_jsonl(path: Path) -> Iterator[tuple[str, Any]]:
     with path.open("rb") as f:
         for i, raw in enumerate(f, start=1):
             where = f"line {i}"
             try:
                 line = raw.decode("utf8")
             except UnicodeDecodeError as e:
-                raise _fail(path, where, f"not UTF-8 (byte {e.start + 1})") from None
+                raise fail(path, where, f"not UTF-8 (byte {e.start + 1})") from None
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
-                raise _fail(path, where, f"bad JSON ({e.msg}, column {e.colno})") from None
+                raise fail(path, where, f"bad JSON ({e.msg}, column {e.colno})") from None
             except RecursionError:
-                raise _fail(path, where, "JSON nested too deeply") from None
+                raise fail(path, where, "JSON nested too deeply") from None
             yield where, obj

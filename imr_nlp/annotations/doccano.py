@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 from ..patterns import write_jsonl
 from .checks import (
     NEGATABLE,
-    _doc_ids,
-    _fail,
-    _iter_jsonl,
-    _make_doc,
-    _RawSpan,
-    _require,
-    _span_rows,
+    RawSpan,
+    doc_ids,
+    fail,
+    iter_jsonl,
+    make_doc,
+    require,
+    span_rows,
 )
 
 if TYPE_CHECKING:
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 def write(docs: list[Doc], path: Path) -> None:
     rows = []
-    for doc, doc_id in zip(docs, _doc_ids(docs), strict=True):
-        spans = _span_rows(doc)
+    for doc, doc_id in zip(docs, doc_ids(docs), strict=True):
+        spans = span_rows(doc)
         rows.append(
             {
                 "id": doc_id,
@@ -41,32 +41,32 @@ def write(docs: list[Doc], path: Path) -> None:
 
 def read(path: Path, nlp: Language) -> list[Doc]:
     docs = []
-    for where, obj in _iter_jsonl(path):
-        _require(obj, ("text", "label"), path, where)
+    for where, obj in iter_jsonl(path):
+        require(obj, ("text", "label"), path, where)
         labels = obj["label"]
         if not isinstance(labels, list):
-            raise _fail(path, where, "'label' must be a list of [start, end, LABEL]")
+            raise fail(path, where, "'label' must be a list of [start, end, LABEL]")
         raw = []
-        by_offsets: dict[tuple[Any, Any], _RawSpan] = {}
+        by_offsets: dict[tuple[Any, Any], RawSpan] = {}
         for k, item in enumerate(labels, start=1):
             w = f"{where}, label {k}"
             if not isinstance(item, list) or len(item) != 3:
-                raise _fail(path, w, f"expected [start, end, LABEL], got {item!r}")
-            span = _RawSpan(
+                raise fail(path, w, f"expected [start, end, LABEL], got {item!r}")
+            span = RawSpan(
                 item[0], item[1], item[2], w, negated=False if item[2] == NEGATABLE else None
             )
             raw.append(span)
             by_offsets[(item[0], item[1])] = span
         negated = obj.get("negated", [])
         if not isinstance(negated, list):
-            raise _fail(path, where, "'negated' must be a list of [start, end]")
+            raise fail(path, where, "'negated' must be a list of [start, end]")
         for k, item in enumerate(negated, start=1):
             w = f"{where}, negated {k}"
             if not isinstance(item, list) or len(item) != 2:
-                raise _fail(path, w, f"expected [start, end], got {item!r}")
+                raise fail(path, w, f"expected [start, end], got {item!r}")
             target = by_offsets.get((item[0], item[1]))
             if target is None or target.label != NEGATABLE:
-                raise _fail(path, w, f"{item!r} is not the offsets of a {NEGATABLE} label")
+                raise fail(path, w, f"{item!r} is not the offsets of a {NEGATABLE} label")
             target.negated = True
-        docs.append(_make_doc(nlp, obj["text"], obj.get("id"), raw, path, where))
+        docs.append(make_doc(nlp, obj["text"], obj.get("id"), raw, path, where))
     return docs

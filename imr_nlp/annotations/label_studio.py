@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from .checks import (
     NEGATABLE,
-    _doc_ids,
-    _fail,
-    _is_int,
-    _make_doc,
-    _RawSpan,
-    _require,
-    _span_rows,
+    RawSpan,
+    doc_ids,
+    fail,
+    is_int,
+    make_doc,
+    require,
+    span_rows,
 )
 
 if TYPE_CHECKING:
@@ -55,10 +55,10 @@ def _utf16_offsets(text: str) -> list[int] | None:
 
 def write(docs: list[Doc], path: Path) -> None:
     tasks = []
-    for n, (doc, doc_id) in enumerate(zip(docs, _doc_ids(docs), strict=True), start=1):
+    for n, (doc, doc_id) in enumerate(zip(docs, doc_ids(docs), strict=True), start=1):
         js = _utf16_offsets(doc.text)
         result = []
-        for k, (start, end, label, negated, ent) in enumerate(_span_rows(doc), start=1):
+        for k, (start, end, label, negated, ent) in enumerate(span_rows(doc), start=1):
             region = f"{n}_{k}"
             value = {
                 "start": js[start] if js else start,
@@ -98,7 +98,7 @@ def _ls_pick_result(task: dict[str, Any], path: Path, where: str) -> tuple[list[
     annotations = task.get("annotations") or []
     predictions = task.get("predictions") or []
     if not isinstance(annotations, list) or not isinstance(predictions, list):
-        raise _fail(path, where, "'annotations' and 'predictions' must be lists")
+        raise fail(path, where, "'annotations' and 'predictions' must be lists")
     live = [
         (i, a)
         for i, a in enumerate(annotations)
@@ -119,9 +119,9 @@ def _ls_pick_result(task: dict[str, Any], path: Path, where: str) -> tuple[list[
         label = "prediction"
     else:
         return [], ""
-    _require(chosen, ("result",), path, where, label)
+    require(chosen, ("result",), path, where, label)
     if not isinstance(chosen["result"], list):
-        raise _fail(path, f"{where}, {label}", "'result' must be a list")
+        raise fail(path, f"{where}, {label}", "'result' must be a list")
     return chosen["result"], label
 
 
@@ -129,46 +129,46 @@ def read(path: Path, nlp: Language) -> list[Doc]:
     try:
         tasks = json.loads(path.read_text(encoding="utf8"))
     except json.JSONDecodeError as e:
-        raise _fail(path, f"line {e.lineno}", f"bad JSON ({e.msg}, column {e.colno})") from None
+        raise fail(path, f"line {e.lineno}", f"bad JSON ({e.msg}, column {e.colno})") from None
     if isinstance(tasks, dict):
         tasks = [tasks]
     if not isinstance(tasks, list):
-        raise _fail(path, "file", "expected a JSON list of tasks")
+        raise fail(path, "file", "expected a JSON list of tasks")
     docs = []
     for n, task in enumerate(tasks, start=1):
         where = f"task {n}"
         if isinstance(task, dict) and task.get("id") is not None:
             where += f" (id {task['id']})"
-        _require(task, ("data",), path, where, "task")
-        _require(task["data"], ("text",), path, where, "'data'")
+        require(task, ("data",), path, where, "task")
+        require(task["data"], ("text",), path, where, "'data'")
         text = task["data"]["text"]
         if not isinstance(text, str):
-            raise _fail(path, where, "'data.text' must be a string")
+            raise fail(path, where, "'data.text' must be a string")
         doc_id = task["data"].get("doc_id", task.get("id"))
         result, source = _ls_pick_result(task, path, where)
         js = _utf16_offsets(text)
         to_py = {j: i for i, j in enumerate(js)} if js else None
-        regions: dict[Any, _RawSpan] = {}
-        raw: list[_RawSpan] = []
+        regions: dict[Any, RawSpan] = {}
+        raw: list[RawSpan] = []
         negations: list[tuple[str, dict[str, Any]]] = []
         for k, r in enumerate(result, start=1):
             w = f"{where}, {source} result {k}"
-            _require(r, ("type", "value"), path, w, "result")
+            require(r, ("type", "value"), path, w, "result")
             value = r["value"]
             if not isinstance(value, dict):
-                raise _fail(path, w, "'value' must be an object")
+                raise fail(path, w, "'value' must be an object")
             if r["type"] == "labels":
-                _require(value, ("start", "end", "labels"), path, w, "'value'")
+                require(value, ("start", "end", "labels"), path, w, "'value'")
                 labels = value["labels"]
                 if not isinstance(labels, list) or len(labels) != 1:
-                    raise _fail(path, w, f"a region needs exactly one label, got {labels!r}")
+                    raise fail(path, w, f"a region needs exactly one label, got {labels!r}")
                 start, end = value["start"], value["end"]
-                if to_py is not None and _is_int(start) and _is_int(end):
+                if to_py is not None and is_int(start) and is_int(end):
                     if start not in to_py or end not in to_py:
-                        raise _fail(path, w, f"offsets [{start}, {end}) split a character")
+                        raise fail(path, w, f"offsets [{start}, {end}) split a character")
                     start, end = to_py[start], to_py[end]
                 surface = value.get("text")
-                span = _RawSpan(
+                span = RawSpan(
                     start,
                     end,
                     labels[0],
@@ -182,22 +182,22 @@ def read(path: Path, nlp: Language) -> list[Doc]:
             elif r["type"] == "choices" and r.get("from_name") == "negated":
                 negations.append((w, r))
             else:
-                raise _fail(
+                raise fail(
                     path, w, f"unsupported result type {r['type']!r} ({r.get('from_name')!r})"
                 )
         for w, r in negations:
             choices = r["value"].get("choices")
             if not isinstance(choices, list) or not set(choices) <= {"negated"}:
-                raise _fail(path, w, f"'negated' choices must be ['negated'], got {choices!r}")
+                raise fail(path, w, f"'negated' choices must be ['negated'], got {choices!r}")
             region = regions.get(r.get("id"))
             if region is None:
-                raise _fail(path, w, f"negation refers to no labelled region (id {r.get('id')!r})")
+                raise fail(path, w, f"negation refers to no labelled region (id {r.get('id')!r})")
             if region.label != NEGATABLE:
-                raise _fail(
+                raise fail(
                     path, w, f"only {NEGATABLE} regions can be negated, not {region.label!r}"
                 )
             region.negated = "negated" in choices
-        docs.append(_make_doc(nlp, text, doc_id, raw, path, where))
+        docs.append(make_doc(nlp, text, doc_id, raw, path, where))
     return docs
 
 

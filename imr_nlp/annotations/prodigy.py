@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..patterns import write_jsonl
 from .checks import (
-    _doc_ids,
-    _iter_jsonl,
-    _span_rows,
+    doc_ids,
+    iter_jsonl,
     record_doc,
+    span_rows,
 )
 
 if TYPE_CHECKING:
@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 
 def write(docs: list[Doc], path: Path) -> None:
     rows = []
-    for doc, doc_id in zip(docs, _doc_ids(docs), strict=True):
+    for doc, doc_id in zip(docs, doc_ids(docs), strict=True):
         spans = []
-        for start, end, label, negated, ent in _span_rows(doc):
+        for start, end, label, negated, ent in span_rows(doc):
             span = {
                 "start": start,
                 "end": end,
@@ -60,6 +60,6 @@ def write(docs: list[Doc], path: Path) -> None:
 
 def read_with_records(path: Path, nlp: Language) -> list[tuple[Doc, dict[str, Any]]]:
     out = []
-    for where, obj in _iter_jsonl(path):
+    for where, obj in iter_jsonl(path):
         out.append((record_doc(nlp, obj, path, where), obj))
     return out
