@@ -26,12 +26,12 @@ LABELS = (
 
 PIPE_NAMES = (
     "imr_sentences", "imr_sections", "imr_abbreviations",
-    "imr_entities", "imr_context", "imr_requests",
+    "imr_entities", "imr_context", "imr_requests", "imr_reasons",
 )
 
 
 def blank_config() -> dict[str, Any]:
-    """The spaCy config of the rule pipeline (the tokenizer and the six components)."""
+    """The spaCy config of the rule pipeline (the tokenizer and the components)."""
     return {
         "nlp": {
             "lang": "en",

@@ -86,6 +86,7 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     "records": ("kind", "key", "value"),
     "categories": ("category", "pattern"),
     "pdf_noise": ("kind", "pattern"),
+    "reasons": ("kind", "pattern"),
 }
 
 

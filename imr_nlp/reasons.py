@@ -1,0 +1,263 @@
+"""imr_reasons: the reasons each item's rationale gives, as codes of REASONS.md.
+
+For every record of ``doc._.requests`` the component reads the record's
+``rationale``, splits it into sentences, tells the reviewer's own argument
+("In this case ...", "There is no documentation of ...") from quotations of a
+guideline ("MTUS states that ...", "Guidelines recommend ..."), and matches the
+cues of ``patterns/reasons.jsonl`` in the sentences where they count. It sets
+``rec["decision_reasons"]`` (most prominent first, at most three) and puts the
+sentences each code came from in ``doc.spans["imr_reasons"]`` (label = code),
+so that ``displacy.render(doc, style="span", options={"spans_key": "imr_reasons"})``
+shows why.
+
+The logic is plain functions on text (``classify``), so a rationale can be
+coded without a Doc, and the component is a thin wrapper around them.
+"""
+
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterable
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from .extensions import register
+from .patterns import load_patterns
+
+# The codes of shared/real/REASONS.md, in its order.
+CODES = (
+    "no_functional_benefit", "exceeds_guideline_limit", "not_recommended", "indication_not_met",
+    "conservative_care_first", "missing_information", "monitoring_not_documented",
+    "no_modification", "redundant", "depends_on_denied", "criteria_met", "other",
+)
+SPANS_KEY = "imr_reasons"
+MAX_REASONS = 3            # records.md: at most three codes an item
+MIN_SCORE = 1.0            # a code needs this much cue weight over the rationale to be given
+NEUTRAL_FACTOR = 0.75      # a sentence neither quoted nor applied counts at this share
+# codes that argue for the request: on an upheld item they are the counterpoint, on an
+# overturned item the deciding reason (REASONS.md, criteria_met)
+FAVOURABLE = ("criteria_met",)
+SCOPES = ("applied", "neutral", "guideline")
+
+
+@dataclass
+class Cue:
+    code: str
+    pattern: re.Pattern
+    weight: float
+    scope: frozenset
+    unless: re.Pattern | None = None
+    generic: bool = False
+
+
+@dataclass
+class Rules:
+    split: re.Pattern
+    applied: list[re.Pattern]
+    guideline: list[re.Pattern]
+    cues: list[Cue]
+
+
+@dataclass
+class Reason:
+    """One code given to a rationale, with the sentences (character offsets) it came from."""
+
+    code: str
+    score: float
+    first: int
+    evidence: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _compile(p: str) -> re.Pattern:
+    return re.compile(p, re.IGNORECASE)
+
+
+@lru_cache(maxsize=None)
+def rules() -> Rules:
+    """The compiled rows of ``patterns/reasons.jsonl``."""
+    rows = load_patterns("reasons")
+    splits = [r["pattern"] for r in rows if r["kind"] == "split"]
+    cues = [
+        Cue(r["code"], _compile(r["pattern"]), float(r.get("weight", 1.0)),
+            frozenset(r.get("scope", SCOPES)),
+            _compile(r["unless"]) if r.get("unless") else None, bool(r.get("generic", False)))
+        for r in rows if r["kind"] == "cue"
+    ]
+    unknown = sorted({c.code for c in cues} - set(CODES))
+    if unknown:
+        from .errors import Errors, PatternFileError
+
+        raise PatternFileError(Errors.E002.format(path="reasons.jsonl", line="?",
+                                                  problem=f"unknown code(s) {unknown}"))
+    return Rules(
+        split=re.compile("|".join(f"(?:{p})" for p in splits)),
+        applied=[_compile(r["pattern"]) for r in rows if r["kind"] == "scope" and r["scope"] == "applied"],
+        guideline=[_compile(r["pattern"]) for r in rows if r["kind"] == "scope" and r["scope"] == "guideline"],
+        cues=cues,
+    )
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Character offsets (start, end) of the sentences of a rationale, without outer spaces."""
+    bounds, start = [], 0
+    for m in rules().split.finditer(text):
+        bounds.append((start, m.start()))
+        start = m.end()
+    bounds.append((start, len(text)))
+    out = []
+    for s, e in bounds:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def scope(sentence: str) -> str:
+    """'applied' (the reviewer about this patient or request), 'guideline' (a quotation) or 'neutral'."""
+    r = rules()
+    if any(p.search(sentence) for p in r.applied):
+        return "applied"
+    if any(p.search(sentence) for p in r.guideline):
+        return "guideline"
+    return "neutral"
+
+
+def classify(text: str, outcome: str | None = None) -> list[Reason]:
+    """The reasons a rationale gives, most prominent first, at most ``MAX_REASONS``.
+
+    text (str): the rationale.
+    outcome (str | None): "upheld" or "overturned" when known; an upheld item keeps a
+        favourable code only when no other reason was found, an overturned item puts it first.
+    RETURNS (list[Reason]): codes with their score and evidence sentences.
+    """
+    if not text or not text.strip():
+        return []
+    found: dict[str, Reason] = {}
+    for s, e in sentences(text):
+        sent = " ".join(text[s:e].split())
+        where = scope(sent)
+        factor = NEUTRAL_FACTOR if where == "neutral" else 1.0
+        best: dict[str, float] = {}
+        generic: dict[str, float] = {}
+        for cue in rules().cues:
+            if where not in cue.scope or not cue.pattern.search(sent):
+                continue
+            if cue.unless is not None and cue.unless.search(sent):
+                continue
+            target = generic if cue.generic else best
+            target[cue.code] = max(target.get(cue.code, 0.0), cue.weight)
+        if not best:
+            best = generic
+        for code, weight in best.items():
+            r = found.setdefault(code, Reason(code, 0.0, s))
+            r.score += weight * factor
+            r.evidence.append((s, e))
+    kept = [r for r in found.values() if r.score >= MIN_SCORE]
+    if outcome == "upheld":
+        against = [r for r in kept if r.code not in FAVOURABLE]
+        kept = against or kept
+    ranked = sorted(kept, key=lambda r: (-r.score, r.first))
+    if outcome == "overturned":
+        ranked = [r for r in ranked if r.code in FAVOURABLE] + [r for r in ranked if r.code not in FAVOURABLE]
+    return ranked[:MAX_REASONS]
+
+
+def codes(text: str, outcome: str | None = None) -> list[str]:
+    """RETURNS (list[str]): just the codes of ``classify``."""
+    return [r.code for r in classify(text, outcome)]
+
+
+def _locate(text: str, rationale: str, start: int) -> int:
+    """Where a record's rationale starts in the letter (-1 if not found verbatim)."""
+    at = text.find(rationale, start)
+    return at if at >= 0 else text.find(rationale)
+
+
+class Reasons:
+    """Sets ``decision_reasons`` on each record and the evidence span group ``imr_reasons``."""
+
+    def __init__(self, nlp: Language, name: str = "imr_reasons"):
+        register()
+        self.name = name
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans: list[Span] = []
+        cursor = 0
+        for rec in doc._.requests or []:
+            rationale = rec.get("rationale") or ""
+            found = classify(rationale, rec.get("outcome"))
+            rec["decision_reasons"] = [r.code for r in found]
+            if not rationale.strip():
+                continue
+            at = _locate(doc.text, rationale, cursor)
+            if at < 0:
+                continue
+            cursor = at + len(rationale)
+            for r in found:
+                for s, e in r.evidence:
+                    span = doc.char_span(at + s, at + e, label=r.code, alignment_mode="expand")
+                    if span is not None:
+                        spans.append(span)
+        doc.spans[SPANS_KEY] = sorted(spans, key=lambda sp: (sp.start, sp.end, sp.label_))
+        return doc
+
+
+@Language.factory("imr_reasons", assigns=["doc._.requests", "doc.spans"],
+                  requires=["doc._.requests"], default_config={})
+def make_reasons(nlp: Language, name: str) -> Reasons:
+    """Factory of the imr_reasons component."""
+    return Reasons(nlp, name)
+
+
+# ---- scoring (used by tests/test_reasons.py and scripts/evaluate_reasons.py) ----
+
+def score(pairs: Iterable[tuple[list[str], list[str]]]) -> dict[str, Any]:
+    """Micro P/R/F1, per-code P/R/F1 and first-code accuracy of (predicted, gold) code lists.
+
+    First-code accuracy is over items whose gold has a code: the predicted first code equals it.
+    """
+    pairs = list(pairs)
+    per = {c: {"tp": 0, "fp": 0, "fn": 0} for c in CODES}
+    first_ok = first_n = 0
+    for pred, gold in pairs:
+        p, g = set(pred), set(gold)
+        for c in p & g:
+            per[c]["tp"] += 1
+        for c in p - g:
+            per[c]["fp"] += 1
+        for c in g - p:
+            per[c]["fn"] += 1
+        if gold:
+            first_n += 1
+            first_ok += bool(pred) and pred[0] == gold[0]
+
+    def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        return {"p": p, "r": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+                "support": tp + fn}
+
+    tot = {k: sum(v[k] for v in per.values()) for k in ("tp", "fp", "fn")}
+    return {
+        "items": len(pairs),
+        "micro": prf(**tot),
+        "first_code_accuracy": first_ok / first_n if first_n else 0.0,
+        "per_code": {c: prf(**v) for c, v in per.items() if any(v.values())},
+    }
+
+
+def format_scores(s: dict[str, Any], title: str = "") -> str:
+    """A plain-text table of ``score``'s result."""
+    lines = [title] if title else []
+    lines.append(f"{'code':28} {'P':>6} {'R':>6} {'F1':>6} {'n':>4}")
+    for c, v in s["per_code"].items():
+        lines.append(f"{c:28} {v['p']:6.2f} {v['r']:6.2f} {v['f1']:6.2f} {v['support']:4d}")
+    m = s["micro"]
+    lines.append(f"{'micro':28} {m['p']:6.2f} {m['r']:6.2f} {m['f1']:6.2f} {m['support']:4d}")
+    lines.append(f"first-code accuracy {s['first_code_accuracy']:.3f} over {s['items']} items")
+    return "\n".join(lines)
