@@ -36,9 +36,9 @@ SPANS_KEY = "imr_reasons"
 MAX_REASONS = 3            # records.md: at most three codes an item
 MIN_SCORE = 1.0            # a code needs this much cue weight over the rationale to be given
 NEUTRAL_FACTOR = 0.75      # a sentence neither quoted nor applied counts at this share
-# codes that argue for the request: on an upheld item they are the counterpoint, on an
-# overturned item the deciding reason (REASONS.md, criteria_met)
-FAVOURABLE = ("criteria_met",)
+# the code that argues for the request: on an upheld item a counterpoint (kept only when
+# nothing else was found), on an overturned item the deciding reason (REASONS.md)
+FAVOURABLE = "criteria_met"
 SCOPES = ("applied", "neutral", "guideline")
 
 
@@ -131,8 +131,8 @@ def classify(text: str, outcome: str | None = None) -> list[Reason]:
     """The reasons a rationale gives, most prominent first, at most ``MAX_REASONS``.
 
     text (str): the rationale.
-    outcome (str | None): "upheld" or "overturned" when known; an upheld item keeps a
-        favourable code only when no other reason was found, an overturned item puts it first.
+    outcome (str | None): "upheld" or "overturned" when known; an upheld item keeps
+        ``criteria_met`` only when no other reason was found, an overturned item gets it alone.
     RETURNS (list[Reason]): codes with their score and evidence sentences.
     """
     if not text or not text.strip():
@@ -157,13 +157,17 @@ def classify(text: str, outcome: str | None = None) -> list[Reason]:
             r = found.setdefault(code, Reason(code, 0.0, s))
             r.score += weight * factor
             r.evidence.append((s, e))
+    if outcome == "overturned":
+        # the basis of an overturned decision is that the request meets the guideline;
+        # reasons against it are what the reviewer weighed and set aside
+        bounds = sentences(text)
+        met = found.get(FAVOURABLE) or Reason(FAVOURABLE, MIN_SCORE, bounds[-1][0], [bounds[-1]])
+        return [met]
     kept = [r for r in found.values() if r.score >= MIN_SCORE]
     if outcome == "upheld":
-        against = [r for r in kept if r.code not in FAVOURABLE]
+        against = [r for r in kept if r.code != FAVOURABLE]
         kept = against or kept
     ranked = sorted(kept, key=lambda r: (-r.score, r.first))
-    if outcome == "overturned":
-        ranked = [r for r in ranked if r.code in FAVOURABLE] + [r for r in ranked if r.code not in FAVOURABLE]
     return ranked[:MAX_REASONS]
 
 
