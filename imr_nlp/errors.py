@@ -63,6 +63,8 @@ class Errors:
     E043 = "[E043] Training config {path} not found."
     E044 = "[E044] spaCy training wrote no model-best in {path}."
     E045 = "[E045] {path} has no 'ner' component; is it a folder written by imr_nlp.training.train?"
+    E050 = "[E050] {path}: not a table of records ({detail})."
+    E051 = '[E051] imr-nlp report needs matplotlib: pip install "imr_nlp[report]".'
 
 
 class Warnings:
