@@ -40,6 +40,10 @@ NEUTRAL_FACTOR = 0.75      # a sentence neither quoted nor applied counts at thi
 # nothing else was found), on an overturned item the deciding reason (REASONS.md)
 FAVOURABLE = "criteria_met"
 SCOPES = ("applied", "neutral", "guideline")
+# the sentence markers of patterns/reasons.jsonl, highest precedence first, and the scope each gives:
+# "In this case ..." beats a quotation, which beats a mere mention of the patient
+MARKERS = (("applied_strong", "applied"), ("quote", "guideline"), ("applied", "applied"),
+           ("guideline", "guideline"))
 
 
 @dataclass
@@ -55,8 +59,7 @@ class Cue:
 @dataclass
 class Rules:
     split: re.Pattern
-    applied: list[re.Pattern]
-    guideline: list[re.Pattern]
+    scopes: list[tuple[str, list[re.Pattern]]]  # (scope, its patterns), highest precedence first
     cues: list[Cue]
 
 
@@ -93,8 +96,9 @@ def rules() -> Rules:
                                                   problem=f"unknown code(s) {unknown}"))
     return Rules(
         split=re.compile("|".join(f"(?:{p})" for p in splits)),
-        applied=[_compile(r["pattern"]) for r in rows if r["kind"] == "scope" and r["scope"] == "applied"],
-        guideline=[_compile(r["pattern"]) for r in rows if r["kind"] == "scope" and r["scope"] == "guideline"],
+        scopes=[(scope, [_compile(r["pattern"]) for r in rows
+                         if r["kind"] == "scope" and r["scope"] == marker])
+                for marker, scope in MARKERS],
         cues=cues,
     )
 
@@ -119,11 +123,9 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 def scope(sentence: str) -> str:
     """'applied' (the reviewer about this patient or request), 'guideline' (a quotation) or 'neutral'."""
-    r = rules()
-    if any(p.search(sentence) for p in r.applied):
-        return "applied"
-    if any(p.search(sentence) for p in r.guideline):
-        return "guideline"
+    for where, patterns in rules().scopes:
+        if any(p.search(sentence) for p in patterns):
+            return where
     return "neutral"
 
 
