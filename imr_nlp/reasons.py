@@ -36,6 +36,8 @@ SPANS_KEY = "imr_reasons"
 MAX_REASONS = 3            # records.md: at most three codes an item
 MIN_SCORE = 1.0            # a code needs this much cue weight over the rationale to be given
 NEUTRAL_FACTOR = 0.75      # a sentence neither quoted nor applied counts at this share
+RUNNER_UP_FACTOR = 0.5     # in one sentence, a code whose cue is weaker than the sentence's strongest
+#                            counts at this share (a sentence mostly makes one argument)
 # the code that argues for the request: on an upheld item a counterpoint (kept only when
 # nothing else was found), on an overturned item the deciding reason (REASONS.md)
 FAVOURABLE = "criteria_met"
@@ -155,9 +157,10 @@ def classify(text: str, outcome: str | None = None) -> list[Reason]:
             target[cue.code] = max(target.get(cue.code, 0.0), cue.weight)
         if not best:
             best = generic
+        top = max(best.values(), default=0.0)
         for code, weight in best.items():
             r = found.setdefault(code, Reason(code, 0.0, s))
-            r.score += weight * factor
+            r.score += weight * factor * (1.0 if weight >= top else RUNNER_UP_FACTOR)
             r.evidence.append((s, e))
     if outcome == "overturned":
         # the basis of an overturned decision is that the request meets the guideline;
