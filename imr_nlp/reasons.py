@@ -18,11 +18,13 @@ coded without a Doc, and the component is a thin wrapper around them.
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterable
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from .errors import ImrError
 from .extensions import register
 from .patterns import load_patterns
 
@@ -42,6 +44,15 @@ RUNNER_UP_FACTOR = 0.5     # in one sentence, a code whose cue is weaker than th
 # nothing else was found), on an overturned item the deciding reason (REASONS.md)
 FAVOURABLE = "criteria_met"
 SCOPES = ("applied", "neutral", "guideline")
+# the text classifier (scripts/build_reasons_model.py): codes it learns, how it is trained and used
+MODEL_NAME = "imr_reasons_textcat"
+MODEL_CODES = tuple(c for c in CODES if c not in ("criteria_met", "other"))  # criteria_met: from the outcome
+MODEL_EPOCHS = 20
+MODEL_HASH_ROWS = 1 << 14  # rows of the hashed bag-of-words table: 0.8 MB (spaCy's default 2**18: 11 MB)
+MODEL_BATCH = 8
+MODEL_DROPOUT = 0.2
+MODEL_ADD = 0.6      # a code the cues missed is added after theirs at this probability
+MODEL_ALONE = 0.3    # where the cues found nothing, codes at this probability (else the top one)
 # the sentence markers of patterns/reasons.jsonl, highest precedence first, and the scope each gives:
 # "In this case ..." beats a quotation, which beats a mere mention of the patient
 MARKERS = (("applied_strong", "applied"), ("quote", "guideline"), ("applied", "applied"),
@@ -73,6 +84,7 @@ class Reason:
     score: float
     first: int
     evidence: list[tuple[int, int]] = field(default_factory=list)
+    source: str = "rules"  # "rules" or "model" (the text classifier)
 
 
 def _compile(p: str) -> re.Pattern:
@@ -131,12 +143,14 @@ def scope(sentence: str) -> str:
     return "neutral"
 
 
-def classify(text: str, outcome: str | None = None) -> list[Reason]:
+def classify(text: str, outcome: str | None = None, model: Any = None) -> list[Reason]:
     """The reasons a rationale gives, most prominent first, at most ``MAX_REASONS``.
 
     text (str): the rationale.
     outcome (str | None): "upheld" or "overturned" when known; an upheld item keeps
         ``criteria_met`` only when no other reason was found, an overturned item gets it alone.
+    model (Language | None): a text classifier (``train_model``) that adds what the cues
+        missed, see ``combine``.
     RETURNS (list[Reason]): codes with their score and evidence sentences.
     """
     if not text or not text.strip():
@@ -172,13 +186,104 @@ def classify(text: str, outcome: str | None = None) -> list[Reason]:
     if outcome == "upheld":
         against = [r for r in kept if r.code != FAVOURABLE]
         kept = against or kept
-    ranked = sorted(kept, key=lambda r: (-r.score, r.first))
-    return ranked[:MAX_REASONS]
+    ranked = sorted(kept, key=lambda r: (-r.score, r.first))[:MAX_REASONS]
+    if model is not None:
+        ranked = combine(ranked, text, model)
+    return ranked
 
 
-def codes(text: str, outcome: str | None = None) -> list[str]:
+def argument_sentences(text: str) -> list[tuple[int, int]]:
+    """The sentences of a rationale that are not a quoted guideline (what the classifier reads)."""
+    return [(s, e) for s, e in sentences(text) if scope(" ".join(text[s:e].split())) != "guideline"]
+
+
+def model_text(text: str) -> str:
+    """The classifier's input: the argument sentences, whitespace collapsed."""
+    return " ".join(" ".join(text[s:e].split()) for s, e in argument_sentences(text))
+
+
+def combine(ranked: list[Reason], text: str, model: Any) -> list[Reason]:
+    """Rules first; the classifier adds a code it is confident of (>= MODEL_ADD) after them,
+    and where the cues found nothing, gives its best codes (>= MODEL_ALONE, else its top one).
+    A code from the classifier carries as evidence the argument sentence it scores highest."""
+    bounds = argument_sentences(text)
+    if not bounds or len(ranked) >= MAX_REASONS:
+        return ranked
+    cats = model(model_text(text)).cats
+    order = sorted(cats, key=lambda c: -cats[c])
+    have = {r.code for r in ranked}
+    if ranked:
+        extra = [c for c in order if cats[c] >= MODEL_ADD and c not in have]
+    else:
+        extra = [c for c in order if cats[c] >= MODEL_ALONE] or order[:1]
+    extra = extra[:MAX_REASONS - len(ranked)]
+    if not extra:
+        return ranked
+    per_sentence = [model(" ".join(text[s:e].split())).cats for s, e in bounds]
+    out = list(ranked)
+    for c in extra:
+        i = max(range(len(bounds)), key=lambda k: per_sentence[k].get(c, 0.0))
+        out.append(Reason(c, cats[c], bounds[i][0], [bounds[i]], source="model"))
+    return out
+
+
+def train_model(texts: list[str], labels: list[list[str]], *, seed: int = 0,
+                epochs: int = MODEL_EPOCHS) -> "Language":
+    """Train the bag-of-words ``textcat_multilabel`` of decision reasons on rationales and their codes.
+
+    texts (list[str]): rationales (``model_text`` is applied here). labels (list[list[str]]): their codes.
+    RETURNS (Language): a blank English pipeline with one ``textcat_multilabel``; ``nlp.to_disk`` saves it.
+    """
+    import random
+
+    import spacy
+    from spacy.training import Example
+    from spacy.util import fix_random_seed, minibatch
+
+    fix_random_seed(seed)
+    nlp = spacy.blank("en")
+    tc = nlp.add_pipe("textcat_multilabel", config={"model": {
+        "@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "ngram_size": 2,
+        "no_output_layer": False, "nO": None, "length": MODEL_HASH_ROWS}})
+    for c in MODEL_CODES:
+        tc.add_label(c)
+    examples = [Example.from_dict(nlp.make_doc(model_text(t)),
+                                  {"cats": {c: float(c in codes_) for c in MODEL_CODES}})
+                for t, codes_ in zip(texts, labels)]
+    optimizer = nlp.initialize(lambda: examples)
+    rng = random.Random(seed)
+    for _ in range(epochs):
+        rng.shuffle(examples)
+        for batch in minibatch(examples, MODEL_BATCH):
+            nlp.update(batch, sgd=optimizer, drop=MODEL_DROPOUT)
+    return nlp
+
+
+def load_model(path: str | Path | None = None) -> "Language | None":
+    """The shipped reasons classifier (``models/imr_reasons_textcat``), or None if it is absent."""
+    from .patterns import data_dir
+
+    if path is None:
+        try:
+            path = data_dir("models") / MODEL_NAME
+        except ImrError:
+            return None
+    path = Path(path)
+    if not (path / "config.cfg").is_file():
+        return None
+    return _load_cached(str(path.resolve()))
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: str) -> "Language":
+    import spacy
+
+    return spacy.load(path)
+
+
+def codes(text: str, outcome: str | None = None, model: Any = None) -> list[str]:
     """RETURNS (list[str]): just the codes of ``classify``."""
-    return [r.code for r in classify(text, outcome)]
+    return [r.code for r in classify(text, outcome, model)]
 
 
 def _locate(text: str, rationale: str, start: int) -> int:
@@ -190,16 +295,17 @@ def _locate(text: str, rationale: str, start: int) -> int:
 class Reasons:
     """Sets ``decision_reasons`` on each record and the evidence span group ``imr_reasons``."""
 
-    def __init__(self, nlp: Language, name: str = "imr_reasons"):
+    def __init__(self, nlp: Language, name: str = "imr_reasons", use_model: bool = True):
         register()
         self.name = name
+        self.model = load_model() if use_model else None
 
     def __call__(self, doc: Doc) -> Doc:
         spans: list[Span] = []
         cursor = 0
         for rec in doc._.requests or []:
             rationale = rec.get("rationale") or ""
-            found = classify(rationale, rec.get("outcome"))
+            found = classify(rationale, rec.get("outcome"), self.model)
             rec["decision_reasons"] = [r.code for r in found]
             if not rationale.strip():
                 continue
@@ -217,10 +323,10 @@ class Reasons:
 
 
 @Language.factory("imr_reasons", assigns=["doc._.requests", "doc.spans"],
-                  requires=["doc._.requests"], default_config={})
-def make_reasons(nlp: Language, name: str) -> Reasons:
-    """Factory of the imr_reasons component."""
-    return Reasons(nlp, name)
+                  requires=["doc._.requests"], default_config={"use_model": True})
+def make_reasons(nlp: Language, name: str, use_model: bool) -> Reasons:
+    """Factory of the imr_reasons component (use_model: add the shipped classifier to the cues)."""
+    return Reasons(nlp, name, use_model)
 
 
 # ---- scoring (used by tests/test_reasons.py and scripts/evaluate_reasons.py) ----

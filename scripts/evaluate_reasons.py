@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 SHARED = REPO.parent / "shared"
 PDF_DIR = SHARED / "real" / "pdf"
 GOLD = SHARED / "gold" / "real_dev_reasons.jsonl"
@@ -92,25 +93,83 @@ def folds(letters: list[str], k: int) -> list[set[str]]:
     return [set(ordered[i::k]) for i in range(k)]
 
 
-def report(items: list[Item], k: int = 5) -> str:
-    from imr_nlp.reasons import format_scores, score
+METHODS = ("rules", "model", "combined")
 
-    scored = [it for it in items if it.rationale]
+
+def model_only(text: str, outcome: str | None, model) -> list[str]:
+    """The classifier on its own: codes at p >= 0.5 (else its top one), best first."""
+    from imr_nlp.reasons import FAVOURABLE, MAX_REASONS, model_text
+
+    if outcome == "overturned":
+        return [FAVOURABLE]
+    cats = model(model_text(text)).cats
+    order = sorted(cats, key=lambda c: -cats[c])
+    return ([c for c in order if cats[c] >= 0.5] or order[:1])[:MAX_REASONS]
+
+
+def cross_validate(items: list[Item], k: int = 5, seed: int = 0) -> dict[str, dict[int, list[str]]]:
+    """Predictions of each method for every item with a rationale; the classifier of a
+    fold is trained on the items of the other folds' letters only."""
+    from imr_nlp.reasons import codes, train_model
+
+    scored = [i for i, it in enumerate(items) if it.rationale]
+    out: dict[str, dict[int, list[str]]] = {m: {} for m in METHODS}
+    for fold in folds([items[i].letter for i in scored], k):
+        train = [i for i in scored if items[i].letter not in fold]
+        test = [i for i in scored if items[i].letter in fold]
+        model = train_model([items[i].rationale for i in train], [items[i].gold for i in train], seed=seed)
+        for i in test:
+            it = items[i]
+            out["rules"][i] = codes(it.rationale, it.outcome)
+            out["model"][i] = model_only(it.rationale, it.outcome, model)
+            out["combined"][i] = codes(it.rationale, it.outcome, model)
+    return out
+
+
+def scores(items: list[Item], preds: dict[int, list[str]], letters: set[str] | None = None,
+           missing_as_empty: bool = False) -> dict:
+    """``imr_nlp.reasons.score`` over the items (of ``letters`` if given)."""
+    from imr_nlp.reasons import score
+
+    pairs = []
+    for i, it in enumerate(items):
+        if letters is not None and it.letter not in letters:
+            continue
+        if i in preds:
+            pairs.append((preds[i], it.gold))
+        elif missing_as_empty:
+            pairs.append(([], it.gold))
+    return score(pairs)
+
+
+def report(items: list[Item], cv: dict[str, dict[int, list[str]]], k: int) -> str:
+    from imr_nlp.reasons import format_scores
+
     ho = held_out([it.letter for it in items])
+    n_letters = len({it.letter for it in items})
     lines = [
-        f"gold items {len(items)}; with a record {sum(it.matched_by != 'none' for it in items)} "
-        f"(by index {sum(it.matched_by == 'index' for it in items)}, by text "
-        f"{sum(it.matched_by == 'text' for it in items)}); with a rationale {len(scored)}",
+        f"gold items {len(items)} in {n_letters} letters; with a record "
+        f"{sum(it.matched_by != 'none' for it in items)} (by index "
+        f"{sum(it.matched_by == 'index' for it in items)}, by request text "
+        f"{sum(it.matched_by == 'text' for it in items)}); with a rationale "
+        f"{sum(bool(it.rationale) for it in items)}",
+        f"cross-validation: {k} folds of letters; the classifier of each fold is trained on the others",
         "",
-        format_scores(score((it.predicted, it.gold) for it in scored),
-                      title=f"== rules, all {len({it.letter for it in scored})} letters "
-                            f"(the rules learn nothing from them: every fold scores the same)"),
+        f"{'method':10} {'micro F1 (all)':>15} {'first (all)':>12} {'micro F1 (held-out)':>20} {'first (held-out)':>17}",
+    ]
+    for m in METHODS:
+        a, h = scores(items, cv[m]), scores(items, cv[m], ho)
+        lines.append(f"{m:10} {a['micro']['f1']:15.3f} {a['first_code_accuracy']:12.3f} "
+                     f"{h['micro']['f1']:20.3f} {h['first_code_accuracy']:17.3f}")
+    lines += [
+        f"(held-out: the {len(ho)} letters never read while the cues were written)",
         "",
-        format_scores(score((it.predicted, it.gold) for it in scored if it.letter in ho),
-                      title=f"== rules, the {len(ho)} held-out letters never read while writing cues"),
+        format_scores(scores(items, cv["combined"]), title="== combined, per code, all letters (cross-validated)"),
         "",
-        format_scores(score((it.predicted, it.gold) for it in items),
-                      title="== rules, all gold items (an item without a record counts as no codes)"),
+        format_scores(scores(items, cv["combined"], ho), title=f"== combined, the {len(ho)} held-out letters"),
+        "",
+        format_scores(scores(items, cv["combined"], missing_as_empty=True),
+                      title="== combined, all gold items (an item without a record or rationale counts as no codes)"),
     ]
     return "\n".join(lines)
 
@@ -119,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folds", type=int, default=5)
     args = ap.parse_args(argv)
-    print(report(dev_items(), args.folds))
+    items = dev_items()
+    print(report(items, cross_validate(items, args.folds), args.folds))
     return 0
 
 
