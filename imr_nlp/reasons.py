@@ -51,8 +51,7 @@ MODEL_EPOCHS = 20
 MODEL_HASH_ROWS = 1 << 14  # rows of the hashed bag-of-words table: 0.8 MB (spaCy's default 2**18: 11 MB)
 MODEL_BATCH = 8
 MODEL_DROPOUT = 0.2
-MODEL_ADD = 0.6      # a code the cues missed is added after theirs at this probability
-MODEL_ALONE = 0.3    # where the cues found nothing, codes at this probability (else the top one)
+MODEL_ALONE = 0.5    # where the cues found nothing: the classifier's codes at this probability (else its top one)
 # the sentence markers of patterns/reasons.jsonl, highest precedence first, and the scope each gives:
 # "In this case ..." beats a quotation, which beats a mere mention of the patient
 MARKERS = (("applied_strong", "applied"), ("quote", "guideline"), ("applied", "applied"),
@@ -149,8 +148,8 @@ def classify(text: str, outcome: str | None = None, model: Any = None) -> list[R
     text (str): the rationale.
     outcome (str | None): "upheld" or "overturned" when known; an upheld item keeps
         ``criteria_met`` only when no other reason was found, an overturned item gets it alone.
-    model (Language | None): a text classifier (``train_model``) that adds what the cues
-        missed, see ``combine``.
+    model (Language | None): a text classifier (``train_model``) that speaks where the cues
+        found nothing, see ``combine``.
     RETURNS (list[Reason]): codes with their score and evidence sentences.
     """
     if not text or not text.strip():
@@ -203,25 +202,18 @@ def model_text(text: str) -> str:
 
 
 def combine(ranked: list[Reason], text: str, model: Any) -> list[Reason]:
-    """Rules first; the classifier adds a code it is confident of (>= MODEL_ADD) after them,
-    and where the cues found nothing, gives its best codes (>= MODEL_ALONE, else its top one).
-    A code from the classifier carries as evidence the argument sentence it scores highest."""
+    """The cues decide; where they found nothing, the classifier gives its codes
+    (probability >= MODEL_ALONE, else its top one). A code from the classifier carries as
+    evidence the argument sentence the classifier scores highest for it."""
     bounds = argument_sentences(text)
-    if not bounds or len(ranked) >= MAX_REASONS:
+    if ranked or not bounds:
         return ranked
     cats = model(model_text(text)).cats
     order = sorted(cats, key=lambda c: -cats[c])
-    have = {r.code for r in ranked}
-    if ranked:
-        extra = [c for c in order if cats[c] >= MODEL_ADD and c not in have]
-    else:
-        extra = [c for c in order if cats[c] >= MODEL_ALONE] or order[:1]
-    extra = extra[:MAX_REASONS - len(ranked)]
-    if not extra:
-        return ranked
+    chosen = ([c for c in order if cats[c] >= MODEL_ALONE] or order[:1])[:MAX_REASONS]
     per_sentence = [model(" ".join(text[s:e].split())).cats for s, e in bounds]
-    out = list(ranked)
-    for c in extra:
+    out = []
+    for c in chosen:
         i = max(range(len(bounds)), key=lambda k: per_sentence[k].get(c, 0.0))
         out.append(Reason(c, cats[c], bounds[i][0], [bounds[i]], source="model"))
     return out

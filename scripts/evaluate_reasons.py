@@ -74,7 +74,8 @@ def dev_items(nlp=None) -> list[Item]:
     from imr_nlp.io import read_letter
 
     nlp = nlp or imr_nlp.load()
-    gold = [json.loads(line) for line in GOLD.open(encoding="utf8") if line.strip()]
+    with GOLD.open(encoding="utf8") as f:
+        gold = [json.loads(line) for line in f if line.strip()]
     items = []
     for letter in gold:
         doc = nlp(read_letter(PDF_DIR / f"{letter['id']}.pdf").text)
