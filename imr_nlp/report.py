@@ -308,11 +308,12 @@ def plot_months(series) -> str | None:
 # ---- the page ----
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:980px;color:#222;padding:0 1em}
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.85em}td,th{border:1px solid #ddd;padding:2px 8px;text-align:right}
 td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}.plot{margin:.8em 0}.plot svg{max-width:100%;height:auto}
-.note{color:#666;font-size:.85em}dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em}dt{font-weight:600}dd{margin:0}
+.note{color:#666;font-size:.85em}.row{display:flex;flex-wrap:wrap;gap:0 1.5em;align-items:flex-start}
+.row .plot{flex:1 1 520px;min-width:0}.row table{flex:0 0 auto}dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em}dt{font-weight:600}dd{margin:0}
 """
 
 
@@ -370,22 +371,24 @@ def render(corpus: Corpus, *, command: str | None = None) -> str:
         parts.append(f"<h3>by {_e(title)}</h3>")
         if col == "decision_month":
             parts.append(_plot(plot_months(s["per_month"]), "decisions per month"))
-        parts.append(_plot(plot_overturn(t, title), f"overturn by {title}"))
-        parts.append(_table(t, "overturn", col, ["n", "overturned", "rate", "low", "high"],
-                            attrs=f'data-by="{_e(col)}"'))
+        parts.append('<div class="row">' + _plot(plot_overturn(t, title), f"overturn by {title}")
+                     + _table(t, "overturn", col, ["n", "overturned", "rate", "low", "high"],
+                              attrs=f'data-by="{_e(col)}"') + "</div>")
 
     parts.append("<h2>Decision reasons</h2><p class=\"note\">Share of items whose rationale cites each "
                  "code (decision_reasons; an item may cite up to three).</p>")
-    parts.append(_plot(plot_reasons(s["reasons_by_outcome"], "reasons by outcome"), "reasons by outcome"))
-    parts.append(_table(s["reasons_by_outcome"], "reasons", "code", attrs='data-by="outcome"'))
+    parts.append('<div class="row">'
+                 + _plot(plot_reasons(s["reasons_by_outcome"], "reasons by outcome"), "reasons by outcome")
+                 + _table(s["reasons_by_outcome"], "reasons", "code", attrs='data-by="outcome"') + "</div>")
     parts.append(_plot(plot_reasons(s["reasons_by_category"].iloc[:, :4], "reasons by category (largest four)"),
                        "reasons by category"))
     parts.append(_table(s["reasons_by_category"], "reasons", "code", attrs='data-by="category"'))
 
     parts.append("<h2>Most frequent</h2>")
-    parts.append(_plot(plot_counts(s["top_drugs"], "most frequent drugs (generic)"), "top drugs"))
-    parts.append(_plot(plot_counts(s["top_guidelines"], "most frequent guideline documents", "#8172b2"),
-                       "top guidelines"))
+    parts.append('<div class="row">' + _plot(plot_counts(s["top_drugs"], "most frequent drugs (generic)"),
+                                             "top drugs")
+                 + _plot(plot_counts(s["top_guidelines"], "most frequent guideline documents", "#8172b2"),
+                         "top guidelines") + "</div>")
 
     meta = {META_KEYS[k]: corpus.metadata.get(k, "not recorded in the table") for k in
             ("imr_nlp_version", "rules_hash", "run_date", "command")}
