@@ -16,10 +16,11 @@ coded without a Doc, and the component is a thin wrapper around them.
 
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -90,7 +91,7 @@ def _compile(p: str) -> re.Pattern:
     return re.compile(p, re.IGNORECASE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def rules() -> Rules:
     """The compiled rows of ``patterns/reasons.jsonl``."""
     rows = load_patterns("reasons")
@@ -241,7 +242,7 @@ def train_model(texts: list[str], labels: list[list[str]], *, seed: int = 0,
         tc.add_label(c)
     examples = [Example.from_dict(nlp.make_doc(model_text(t)),
                                   {"cats": {c: float(c in codes_) for c in MODEL_CODES}})
-                for t, codes_ in zip(texts, labels)]
+                for t, codes_ in zip(texts, labels, strict=True)]
     optimizer = nlp.initialize(lambda: examples)
     rng = random.Random(seed)
     for _ in range(epochs):

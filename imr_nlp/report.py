@@ -144,7 +144,7 @@ def overturn_table(df, column: str, how: str = "value"):
     g = d.groupby(column, dropna=False)["overturned"].agg(n="size", overturned="sum")
     g["overturned"] = g["overturned"].astype(int)
     g["rate"] = g["overturned"] / g["n"]
-    ci = [wilson(int(k), int(n)) for k, n in zip(g["overturned"], g["n"])]
+    ci = [wilson(int(k), int(n)) for k, n in zip(g["overturned"], g["n"], strict=True)]
     g["low"] = [c[0] for c in ci]
     g["high"] = [c[1] for c in ci]
     g.index = g.index.map(str)
@@ -254,7 +254,7 @@ def plot_overturn(table, title: str) -> str | None:
     y = range(len(t))
     ax.barh(list(y), t["rate"], color="#dd8452",
             xerr=[(t["rate"] - t["low"]).clip(lower=0), (t["high"] - t["rate"]).clip(lower=0)], error_kw={"ecolor": "#444", "capsize": 2})
-    ax.set_yticks(list(y), [f"{g[:40]} (n={n})" for g, n in zip(t.index, t["n"])])
+    ax.set_yticks(list(y), [f"{g[:40]} (n={n})" for g, n in zip(t.index, t["n"], strict=True)])
     ax.set_xlim(0, 1)
     ax.set_xlabel("share overturned, 95% Wilson interval")
     ax.set_title(f"overturn rate by {title}")
@@ -394,7 +394,7 @@ def render(corpus: Corpus, *, command: str | None = None) -> str:
             ("imr_nlp_version", "rules_hash", "run_date", "command")}
     prov = {"table": str(corpus.source), **{f"extract: {k}": v for k, v in meta.items()},
             "report made by imr_nlp": __version__,
-            "report made at (UTC)": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+            "report made at (UTC)": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M"),
             "report command": command or "imr_nlp.report.write_report"}
     parts.append("<h2>Provenance</h2><dl class=\"provenance\">" + "".join(
         f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in prov.items()) + "</dl>")

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from imr_nlp.extract import write_table
-from imr_nlp.records.schema import CATEGORIES, DRUG_CLASSES
 from imr_nlp.reasons import CODES
+from imr_nlp.records.schema import CATEGORIES, DRUG_CLASSES
 from imr_nlp.report import read_corpus, render, wilson, write_report
 
 SPECIALTIES = ("Pain Management", "Internal Medicine", "Orthopedic Surgery", "Psychiatry")
