@@ -26,9 +26,15 @@ from .errors import Errors, ImrError
 Z95 = 1.959963984540054   # the normal quantile of a two-sided 95% interval
 TOP_N = 15                # rows of the "most frequent" tables
 MIN_GROUP_PLOT = 3        # groups with fewer items are tabled but not plotted
-# Parquet schema metadata keys imr_nlp may write beside the table
-META_KEYS = {"imr_nlp_version": "imr_nlp version", "rules_hash": "rules hash",
-             "run_date": "run date", "command": "command"}
+# provenance in a table's Parquet schema metadata: what the page shows -> the keys that may hold it
+META_KEYS = {
+    "imr_nlp version": ("imr_nlp.version", "imr_nlp_version"),
+    "rules hash": ("imr_nlp.rules_sha256", "imr_nlp.rules_hash", "rules_hash"),
+    "run date": ("imr_nlp.run_started", "imr_nlp.run_date", "run_date"),
+    "command": ("imr_nlp.command", "command"),
+}
+ERRORS_DIR = "_errors"      # a dataset folder's errors table (Parquet parts)
+MANIFEST_DIR = "_manifest"  # a dataset folder's committed partitions (part-N.json)
 # overturn rate breakdowns: (title, column, how) — "list" columns are exploded
 BREAKDOWNS = (
     ("category", "category", "value"),
@@ -64,13 +70,32 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
 
 
 def _meta_from_schema(schema) -> dict[str, str]:
-    raw = schema.metadata or {}
+    raw = {k.decode("utf8", "replace"): v.decode("utf8", "replace")
+           for k, v in (schema.metadata or {}).items()}
     out = {}
-    for k, v in raw.items():
-        key = k.decode("utf8", "replace")
-        if key in META_KEYS:
-            out[key] = v.decode("utf8", "replace")
+    for shown, keys in META_KEYS.items():
+        for k in keys:
+            if k in raw:
+                out[shown] = raw[k]
+                break
     return out
+
+
+def _dataset_errors(folder: Path):
+    """The errors table of a dataset folder (``_errors/*.parquet``; where ``_manifest`` lists the
+    committed partitions, only theirs), or None."""
+    import pandas
+    import pyarrow.parquet as pq
+
+    errors_dir = folder / ERRORS_DIR
+    if not errors_dir.is_dir():
+        return None
+    paths = sorted(errors_dir.glob("*.parquet"))
+    if (folder / MANIFEST_DIR).is_dir():
+        committed = {m.stem for m in (folder / MANIFEST_DIR).glob("*.json")}
+        paths = [p for p in paths if p.stem in committed or not p.stem.startswith("part-")]
+    frames = [pq.read_table(p).to_pandas() for p in paths]
+    return pandas.concat(frames, ignore_index=True) if frames else None
 
 
 def _iso(v: Any) -> Any:
@@ -99,8 +124,14 @@ def read_corpus(path: str | Path) -> Corpus:
     if path.is_dir():
         import pyarrow.dataset as ds
 
+        # the Parquet files of the folder and its partition folders; names starting with "_"
+        # or "." (errors, manifests, temporary files) are not records
+        files = sorted(str(p) for p in path.rglob("*.parquet")
+                       if not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts))
+        if not files:
+            raise ImrError(Errors.E050.format(path=path, detail="no Parquet files"))
         try:
-            dataset = ds.dataset(path, format="parquet", partitioning="hive")
+            dataset = ds.dataset(files, format="parquet", partitioning="hive", partition_base_dir=str(path))
             table = dataset.to_table()
         except Exception as e:  # pyarrow raises several types for unreadable folders
             raise ImrError(Errors.E050.format(path=path, detail=str(e).splitlines()[0])) from None
@@ -116,11 +147,10 @@ def read_corpus(path: str | Path) -> Corpus:
             meta = _meta_from_schema(pq.read_schema(path))
     for col in DATE_FIELDS:
         df[col] = df[col].map(_iso)
-    errors = None
+    errors = _dataset_errors(path) if path.is_dir() else None
     for candidate in (errors_path(path), path / "errors.csv" if path.is_dir() else None):
-        if candidate is not None and candidate.is_file():
+        if errors is None and candidate is not None and candidate.is_file():
             errors = pandas.read_csv(candidate, dtype=str, keep_default_na=False)
-            break
     return Corpus(df, path, meta, errors)
 
 
@@ -390,8 +420,7 @@ def render(corpus: Corpus, *, command: str | None = None) -> str:
                  + _plot(plot_counts(s["top_guidelines"], "most frequent guideline documents", "#8172b2"),
                          "top guidelines") + "</div>")
 
-    meta = {META_KEYS[k]: corpus.metadata.get(k, "not recorded in the table") for k in
-            ("imr_nlp_version", "rules_hash", "run_date", "command")}
+    meta = {k: corpus.metadata.get(k, "not recorded in the table") for k in META_KEYS}
     prov = {"table": str(corpus.source), **{f"extract: {k}": v for k, v in meta.items()},
             "report made by imr_nlp": __version__,
             "report made at (UTC)": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M"),

@@ -190,15 +190,45 @@ def test_report_of_a_missing_table_is_a_coded_error(tmp_path, capsys):
     assert "[E050]" in capsys.readouterr().err
 
 
-def test_provenance_from_parquet_metadata(tmp_path):
+@pytest.mark.parametrize("keys", [(b"imr_nlp.version", b"imr_nlp.rules_sha256"),
+                                  (b"imr_nlp_version", b"rules_hash")])
+def test_provenance_from_parquet_metadata(tmp_path, keys):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from imr_nlp.records import records_dataframe
 
     arrow = pa.Table.from_pandas(records_dataframe(random_records(3)), preserve_index=False)
-    meta = {**(arrow.schema.metadata or {}), b"imr_nlp_version": b"9.9.9", b"rules_hash": b"abc123"}
+    meta = {**(arrow.schema.metadata or {}), keys[0]: b"9.9.9", keys[1]: b"abc123"}
     pq.write_table(arrow.replace_schema_metadata(meta), tmp_path / "m.parquet")
     page = write_report(tmp_path / "m.parquet", tmp_path / "m.html").read_text(encoding="utf8")
     assert "abc123" in page and "9.9.9" in page
-    assert json.dumps("x")  # the page is text; nothing else to check here
+
+
+def test_dataset_folder_with_errors_and_manifests(tmp_path):
+    """A dataset folder: record parts at the top, its errors table in _errors/, committed
+    partitions listed in _manifest/ (an errors part without a manifest is not counted)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from imr_nlp.records import records_dataframe
+
+    folder = tmp_path / "corpus"
+    (folder / "_errors").mkdir(parents=True)
+    (folder / "_manifest").mkdir()
+    recs = random_records(6)
+    for n, part in enumerate((recs[: len(recs) // 2], recs[len(recs) // 2:])):
+        pq.write_table(pa.Table.from_pandas(records_dataframe(part), preserve_index=False),
+                       folder / f"part-{n:05d}.parquet")
+        (folder / "_manifest" / f"part-{n:05d}.json").write_text("{}")
+    errs = lambda reasons: pa.table({"source_path": [f"{r}.pdf" for r in reasons], "doc_id": reasons,  # noqa: E731
+                                     "level": ["error"] * len(reasons), "reason": reasons,
+                                     "message": reasons})
+    pq.write_table(errs(["empty", "no_text"]), folder / "_errors" / "part-00000.parquet")
+    pq.write_table(errs(["empty"]), folder / "_errors" / "part-00009.parquet")  # not committed
+    (folder / "_run.json").write_text("{}")
+    corpus = read_corpus(folder)
+    assert len(corpus.records) == len(recs)
+    page = render(corpus)
+    assert 'data-count="failed letters">2<' in page
+    assert parse(page).tables[("failures", "")]["empty"]["letters"] == "1"
