@@ -285,6 +285,17 @@ def _locate(text: str, rationale: str, start: int) -> int:
     return at if at >= 0 else text.find(rationale)
 
 
+def _find_loose(text: str, snippet: str, start: int) -> tuple[int, int] | None:
+    """Where a sentence stands in the letter when its spacing differs (line breaks, collapsed
+    spaces): its words in order, any whitespace between them."""
+    words = snippet.split()
+    if not words:
+        return None
+    pattern = re.compile(r"\s+".join(map(re.escape, words)))
+    m = pattern.search(text, start) or pattern.search(text)
+    return (m.start(), m.end()) if m else None
+
+
 class Reasons:
     """Sets ``decision_reasons`` on each record and the evidence span group ``imr_reasons``."""
 
@@ -303,14 +314,19 @@ class Reasons:
             if not rationale.strip():
                 continue
             at = _locate(doc.text, rationale, cursor)
-            if at < 0:
-                continue
-            cursor = at + len(rationale)
             for r in found:
                 for s, e in r.evidence:
-                    span = doc.char_span(at + s, at + e, label=r.code, alignment_mode="expand")
+                    if at >= 0:
+                        where: tuple[int, int] | None = (at + s, at + e)
+                    else:  # the record's rationale is not verbatim in the letter: find each sentence
+                        where = _find_loose(doc.text, rationale[s:e], cursor)
+                    if where is None:
+                        continue
+                    span = doc.char_span(*where, label=r.code, alignment_mode="expand")
                     if span is not None:
                         spans.append(span)
+            if at >= 0:
+                cursor = at + len(rationale)
         doc.spans[SPANS_KEY] = sorted(spans, key=lambda sp: (sp.start, sp.end, sp.label_))
         return doc
 

@@ -15,6 +15,7 @@ import html
 import io
 import json
 import math
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,6 +246,8 @@ def summary(corpus: Corpus) -> dict[str, Any]:
         "reasons": reason_shares(df),
         "reasons_by_category": reason_shares(df, "category"),
         "reasons_by_outcome": reason_shares(df, "outcome"),
+        "reasons_by_guideline": reason_shares(df, "guideline_source"),
+        "reasons_by_year": reason_shares(df.assign(decision_year=df["decision_month"].str[:4]), "decision_year"),
         "top_drugs": df["generic"].fillna(df["drug"]).dropna().value_counts().head(TOP_N),
         "top_guidelines": df["guideline_document"].dropna().value_counts().head(TOP_N),
         "per_month": df["decision_month"].dropna().value_counts().sort_index(),
@@ -351,6 +354,11 @@ def _e(v: Any) -> str:
     return html.escape("" if v is None else str(v))
 
 
+def _attr(name: Any) -> str:
+    """A column name as the tail of a data-* attribute (lower case, [a-z0-9_-])."""
+    return re.sub(r"[^a-z0-9_-]", "_", str(name).lower())
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.3f}"
@@ -363,7 +371,7 @@ def _table(df, kind: str, index_name: str, cols: list[str] | None = None, attrs:
     rows = []
     values = {c: df[c].tolist() for c in cols}  # per column, so integer columns stay integers
     for i, key in enumerate(df.index):
-        data = " ".join(f'data-{_e(c)}="{_e(values[c][i])}"' for c in cols)
+        data = " ".join(f'data-{_attr(c)}="{_e(values[c][i])}"' for c in cols)
         cells = "".join(f"<td>{_fmt(values[c][i])}</td>" for c in cols)
         rows.append(f'<tr data-group="{_e(key)}" {data}><td>{_e(key)}</td>{cells}</tr>')
     return (f'<table class="{kind}" {attrs}><thead><tr>{head}</tr></thead>'
@@ -413,6 +421,10 @@ def render(corpus: Corpus, *, command: str | None = None) -> str:
     parts.append(_plot(plot_reasons(s["reasons_by_category"].iloc[:, :4], "reasons by category (largest four)"),
                        "reasons by category"))
     parts.append(_table(s["reasons_by_category"], "reasons", "code", attrs='data-by="category"'))
+    parts.append("<h3>by guideline source</h3>"
+                 + _table(s["reasons_by_guideline"], "reasons", "code", attrs='data-by="guideline_source"'))
+    parts.append("<h3>by decision year</h3>"
+                 + _table(s["reasons_by_year"], "reasons", "code", attrs='data-by="decision_year"'))
 
     parts.append("<h2>Most frequent</h2>")
     parts.append('<div class="row">' + _plot(plot_counts(s["top_drugs"], "most frequent drugs (generic)"),

@@ -97,3 +97,17 @@ def test_shipped_classifier_metrics_match_a_fresh_cross_validation(dev):
     shipped = json.loads(path.read_text())
     fresh = ev.scores(items, cv["combined"])
     assert shipped["combined"]["all"]["micro"]["f1"] == pytest.approx(fresh["micro"]["f1"], abs=0.02)
+
+
+def test_evidence_found_when_the_rationale_is_not_verbatim_in_the_letter(nlp):
+    """A record whose rationale has other spacing than the letter (line breaks collapsed)
+    still gets its evidence sentence from the letter."""
+    text = ("Item A: Upheld\nDecision rationale: The MTUS states that X is recommended.\nIn this case, "
+            "there is no\ndocumentation of objective functional improvement with prior use.")
+    doc = nlp.make_doc(text)
+    rationale = " ".join(text.split("rationale: ")[1].split())
+    doc._.requests = [{"rationale": rationale, "outcome": "upheld", "decision_reasons": []}]
+    doc = nlp.get_pipe("imr_reasons")(doc)
+    assert doc._.requests[0]["decision_reasons"] == ["no_functional_benefit"]
+    (span,) = doc.spans[SPANS_KEY]
+    assert span.label_ == "no_functional_benefit" and span.text.startswith("In this case") and "\n" in span.text

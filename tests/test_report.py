@@ -114,12 +114,15 @@ def test_counts_and_reason_shares_come_from_the_table(table):
     assert f'data-count="letters">{df["doc_id"].nunique()}<' in page
     assert f'data-count="items">{len(df)}<' in page
     assert f'data-count="first decision">{df["decision_date"].min()}<' in page
-    shares = parse(page).tables[("reasons", "outcome")]
-    for outcome, group in df.groupby("outcome"):
-        for code in CODES:
-            want = group["decision_reasons"].map(lambda v, c=code: c in list(v)).mean()
-            got = float(shares[code][outcome]) if code in shares else 0.0
-            assert math.isclose(got, want, abs_tol=1e-12), (outcome, code)
+    tables = parse(page).tables
+    df["decision_year"] = df["decision_date"].str[:4]
+    for by in ("outcome", "category", "decision_year"):
+        shares = tables[("reasons", by)]
+        for value, group in df.groupby(by):
+            for code in CODES:
+                want = group["decision_reasons"].map(lambda v, c=code: c in list(v)).mean()
+                got = float(shares[code][value]) if code in shares else 0.0
+                assert math.isclose(got, want, abs_tol=1e-12), (by, value, code)
 
 
 def test_wilson_interval_matches_its_formula():
