@@ -211,8 +211,9 @@ def reason_shares(df, by: str | None = None):
         counts = pandas.Series([code for lst in c for code in set(lst)], dtype=object).value_counts()
         cols[g] = counts / n if n else counts
     out = pandas.DataFrame(cols).fillna(0.0)
-    if len(out):
-        out = out.loc[out.mean(axis=1).sort_values(ascending=False, kind="stable").index]
+    if len(out):  # rows: the codes most cited over all items first
+        overall = pandas.Series([c for lst in codes for c in set(lst)], dtype=object).value_counts()
+        out = out.loc[sorted(out.index, key=lambda c: (-overall.get(c, 0), c))]
     out.index.name = "code"
     return out
 
