@@ -206,8 +206,10 @@ def combine(ranked: list[Reason], text: str, model: Any) -> list[Reason]:
     """The cues decide; where they found nothing, the classifier gives its codes
     (probability >= MODEL_ALONE, else its top one). A code from the classifier carries as
     evidence the argument sentence the classifier scores highest for it."""
+    if ranked:
+        return ranked
     bounds = argument_sentences(text)
-    if ranked or not bounds:
+    if not bounds:
         return ranked
     cats = model(model_text(text)).cats
     order = sorted(cats, key=lambda c: -cats[c])
@@ -307,19 +309,20 @@ class Reasons:
     def __call__(self, doc: Doc) -> Doc:
         spans: list[Span] = []
         cursor = 0
+        letter = doc.text  # Doc.text joins every token on each access
         for rec in doc._.requests or []:
             rationale = rec.get("rationale") or ""
             found = classify(rationale, rec.get("outcome"), self.model)
             rec["decision_reasons"] = [r.code for r in found]
             if not rationale.strip():
                 continue
-            at = _locate(doc.text, rationale, cursor)
+            at = _locate(letter, rationale, cursor)
             for r in found:
                 for s, e in r.evidence:
                     if at >= 0:
                         where: tuple[int, int] | None = (at + s, at + e)
                     else:  # the record's rationale is not verbatim in the letter: find each sentence
-                        where = _find_loose(doc.text, rationale[s:e], cursor)
+                        where = _find_loose(letter, rationale[s:e], cursor)
                     if where is None:
                         continue
                     span = doc.char_span(*where, label=r.code, alignment_mode="expand")
