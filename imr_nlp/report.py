@@ -11,6 +11,7 @@ Needs matplotlib: ``pip install "imr_nlp[report]"``.
 """
 
 import datetime as _dt
+import functools
 import html
 import io
 import json
@@ -141,11 +142,19 @@ def read_corpus(path: str | Path) -> Corpus:
                 for r in table.to_pylist()]
         df = records_dataframe(rows)
     else:
-        df = read_table(path)
-        if path.suffix.lower() == ".parquet":
-            import pyarrow.parquet as pq
+        try:
+            df = read_table(path)
+            if path.suffix.lower() == ".parquet":
+                import pyarrow.parquet as pq
 
-            meta = _meta_from_schema(pq.read_schema(path))
+                meta = _meta_from_schema(pq.read_schema(path))
+        except ImrError:
+            raise
+        except Exception as e:  # a damaged file: JSON, CSV or Parquet errors of several types
+            detail = (str(e).splitlines() or [type(e).__name__])[0]
+            raise ImrError(Errors.E050.format(path=path, detail=detail)) from None
+    if len(df) and df["doc_id"].isna().all() and df["outcome"].isna().all():
+        raise ImrError(Errors.E050.format(path=path, detail="no doc_id or outcome column"))
     for col in DATE_FIELDS:
         df[col] = df[col].map(_iso)
     errors = _dataset_errors(path) if path.is_dir() else None
@@ -257,34 +266,49 @@ def summary(corpus: Corpus) -> dict[str, Any]:
 
 # ---- the plots (inline SVG) ----
 
-def _plt():
-    try:
-        import matplotlib
+# matplotlib settings of the page's plots, applied only while a plot is drawn (rc_context):
+# text as paths, so the SVG needs no font
+STYLE = {"svg.fonttype": "path", "font.size": 9}
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImrError(Errors.E051) from None
-    plt.rcParams.update({"svg.fonttype": "path", "font.size": 9})
-    return plt
+
+def _styled(plot):
+    """Draw ``plot`` with STYLE, on a Figure of its own: no pyplot, no backend switch, and
+    matplotlib's global settings are left as they were."""
+
+    @functools.wraps(plot)
+    def wrapper(*args, **kwargs):
+        try:
+            import matplotlib
+        except ImportError:
+            raise ImrError(Errors.E051) from None
+        with matplotlib.rc_context(STYLE):
+            return plot(*args, **kwargs)
+
+    return wrapper
+
+
+def _axes(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots()
 
 
 def _svg(fig) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    _plt().close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]
 
 
+@_styled
 def plot_overturn(table, title: str) -> str | None:
     """Horizontal bars of the overturn rate with 95% Wilson intervals (groups of >= MIN_GROUP_PLOT items)."""
     t = table[table["n"] >= MIN_GROUP_PLOT].head(TOP_N)
     if not len(t):
         return None
-    plt = _plt()
     t = t.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(6.4, 0.3 * len(t) + 0.9))
+    fig, ax = _axes(6.4, 0.3 * len(t) + 0.9)
     y = range(len(t))
     ax.barh(list(y), t["rate"], color="#dd8452",
             xerr=[(t["rate"] - t["low"]).clip(lower=0), (t["high"] - t["rate"]).clip(lower=0)], error_kw={"ecolor": "#444", "capsize": 2})
@@ -295,26 +319,26 @@ def plot_overturn(table, title: str) -> str | None:
     return _svg(fig)
 
 
+@_styled
 def plot_counts(series, title: str, color: str = "#4c72b0") -> str | None:
     if not len(series):
         return None
-    plt = _plt()
     s = series.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(6.4, 0.3 * len(s) + 0.9))
+    fig, ax = _axes(6.4, 0.3 * len(s) + 0.9)
     ax.barh([str(i)[:40] for i in s.index], s.values, color=color)
     ax.set_title(title)
     ax.set_xlabel("items")
     return _svg(fig)
 
 
+@_styled
 def plot_reasons(shares, title: str) -> str | None:
     """Grouped horizontal bars: share of items citing each code, one colour per column."""
     if not len(shares):
         return None
-    plt = _plt()
     s = shares.iloc[::-1]
     cols = list(s.columns)[:6]
-    fig, ax = plt.subplots(figsize=(6.4, 0.28 * len(s) * max(1, len(cols) / 2) + 1.0))
+    fig, ax = _axes(6.4, 0.28 * len(s) * max(1, len(cols) / 2) + 1.0)
     h = 0.8 / len(cols)
     for j, c in enumerate(cols):
         ax.barh([i + j * h for i in range(len(s))], s[c].values, height=h, label=str(c))
@@ -327,11 +351,11 @@ def plot_reasons(shares, title: str) -> str | None:
     return _svg(fig)
 
 
+@_styled
 def plot_months(series) -> str | None:
     if not len(series):
         return None
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 2.4))
+    fig, ax = _axes(6.4, 2.4)
     ax.bar(list(series.index), series.values, color="#55a868")
     ax.set_title("decisions per month")
     ax.set_ylabel("items")

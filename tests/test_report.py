@@ -235,3 +235,22 @@ def test_dataset_folder_with_errors_and_manifests(tmp_path):
     page = render(corpus)
     assert 'data-count="failed letters">2<' in page
     assert parse(page).tables[("failures", "")]["empty"]["letters"] == "1"
+
+
+def test_rendering_leaves_matplotlib_as_found(table):
+    import matplotlib
+
+    before, backend = dict(matplotlib.rcParams), matplotlib.get_backend()
+    assert render(read_corpus(table)).count("<svg") >= 6
+    assert matplotlib.get_backend() == backend and dict(matplotlib.rcParams) == before
+
+
+@pytest.mark.parametrize("name,content", [
+    ("broken.jsonl", "{not json\n"), ("other.csv", "a,b\n1,2\n"), ("bad.parquet", "not parquet")])
+def test_a_file_that_is_not_a_table_of_records_is_a_coded_error(tmp_path, name, content):
+    from imr_nlp.errors import ImrError
+
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(ImrError, match=r"^\[E050\]"):
+        read_corpus(path)
