@@ -7,3 +7,4 @@ A saved pipeline loaded in a fresh process finds the factories through the
 from . import (  # noqa: F401
     abbreviations, context, entities, reasons, requests, sections, sentences, tokenizer,
 )
+from .pipeline import structure  # noqa: F401

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import Errors, ImrError, ImrWarning, InputError, Warnings
+from .errors import Errors, ImrWarning, InputError, OutputError, TextTooLongError, Warnings
 from .extensions import register
 from .io import LETTER_SUFFIXES, atomic_write, iter_letter_paths, read_letter
 from .parallel import process_letters
@@ -47,10 +47,7 @@ from .records import FIELDS
 
 FORMATS = (".csv", ".jsonl", ".parquet")
 from .records.schema import LIST_FIELDS  # noqa: E402
-_LETTER_START = re.compile(
-    r"(?m)^[ \t]*(?:HOW THE IMR FINAL DETERMINATION WAS MADE"
-    r"|INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE)"
-)
+from .rules.structure import shipped  # noqa: E402
 # Lone surrogates are valid in a Python str (pypdf decodes with "surrogatepass") but
 # spaCy's tokenizer cannot hash them; one for one, U+FFFD keeps every offset.
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -121,7 +118,7 @@ def split_letters(text: str, max_length: int) -> list[str]:
     """
     if len(text) <= max_length:
         return [text]
-    starts = [m.start() for m in _LETTER_START.finditer(text)]
+    starts = shipped().letter_starts(text)
     if not starts or starts[0] != 0:
         starts = [0] + starts
     ends = starts[1:] + [len(text)]
@@ -146,7 +143,7 @@ def process_long_text(text: str, nlp: Any = None) -> list[Any]:
     pieces = split_letters(text, nlp.max_length)
     for piece in pieces:
         if len(piece) > nlp.max_length:
-            raise ImrError(Errors.E016.format(length=len(piece), max_length=nlp.max_length))
+            raise TextTooLongError(Errors.E016.format(length=len(piece), max_length=nlp.max_length))
     return list(nlp.pipe(pieces))
 
 
@@ -271,7 +268,7 @@ def extract(
     """
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
-        raise ImrError(Errors.E020.format(suffix=out.suffix))
+        raise OutputError(Errors.E020.format(suffix=out.suffix))
     t0 = time.perf_counter()
     parts_dir = out.with_name(out.name + ".parts")
     files, others = list_inputs(paths, exclude=(out, errors_path(out), parts_dir))
@@ -398,7 +395,7 @@ def write_table(records: list[dict[str, Any]], out: str | Path) -> None:
         with atomic_write(out, mode="wb") as f:
             df.to_parquet(f, index=False)
     else:
-        raise ImrError(Errors.E020.format(suffix=out.suffix))
+        raise OutputError(Errors.E020.format(suffix=out.suffix))
 
 
 def read_table(path: str | Path):
@@ -425,7 +422,7 @@ def read_table(path: str | Path):
 
         rows = pyarrow.parquet.read_table(path).to_pylist()
     else:
-        raise ImrError(Errors.E020.format(suffix=path.suffix))
+        raise OutputError(Errors.E020.format(suffix=path.suffix))
     return records_dataframe(rows)
 
 

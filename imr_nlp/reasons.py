@@ -1,6 +1,6 @@
 """imr_reasons: the reasons each item's rationale gives, as codes of REASONS.md.
 
-For every record of ``doc._.requests`` the component reads the record's
+For every record of ``doc._.imr_requests`` the component reads the record's
 ``rationale``, splits it into sentences, tells the reviewer's own argument
 ("In this case ...", "There is no documentation of ...") from quotations of a
 guideline ("MTUS states that ...", "Guidelines recommend ..."), and matches the
@@ -27,6 +27,7 @@ from spacy.tokens import Doc, Span
 
 from .errors import ImrError
 from .extensions import register
+from .factories import imr_factory
 from .patterns import load_patterns
 
 # The codes of shared/real/REASONS.md, in its order.
@@ -156,9 +157,8 @@ def classify(text: str, outcome: str | None = None, model: Any = None) -> list[R
     if not text or not text.strip():
         return []
     found: dict[str, Reason] = {}
-    for s, e in sentences(text):
+    for (s, e), where in zip(sentences(text), scopes(text), strict=True):
         sent = " ".join(text[s:e].split())
-        where = scope(sent)
         factor = NEUTRAL_FACTOR if where == "neutral" else 1.0
         best: dict[str, float] = {}
         generic: dict[str, float] = {}
@@ -192,9 +192,17 @@ def classify(text: str, outcome: str | None = None, model: Any = None) -> list[R
     return ranked
 
 
+def scopes(text: str) -> list[str]:
+    """The scope of each sentence of a rationale (``sentences``), see ``scope``."""
+    out: list[str] = []
+    for s, e in sentences(text):
+        out.append(scope(" ".join(text[s:e].split())))
+    return out
+
+
 def argument_sentences(text: str) -> list[tuple[int, int]]:
     """The sentences of a rationale that are not a quoted guideline (what the classifier reads)."""
-    return [(s, e) for s, e in sentences(text) if scope(" ".join(text[s:e].split())) != "guideline"]
+    return [b for b, where in zip(sentences(text), scopes(text), strict=True) if where != "guideline"]
 
 
 def model_text(text: str) -> str:
@@ -310,7 +318,7 @@ class Reasons:
         spans: list[Span] = []
         cursor = 0
         letter = doc.text  # Doc.text joins every token on each access
-        for rec in doc._.requests or []:
+        for rec in doc._.imr_requests or []:
             rationale = rec.get("rationale") or ""
             found = classify(rationale, rec.get("outcome"), self.model)
             rec["decision_reasons"] = [r.code for r in found]
@@ -334,8 +342,8 @@ class Reasons:
         return doc
 
 
-@Language.factory("imr_reasons", assigns=["doc._.requests", "doc.spans"],
-                  requires=["doc._.requests"], default_config={"use_model": True})
+@imr_factory("imr_reasons", assigns=["doc._.imr_requests", "doc.spans"],
+             requires=["doc._.imr_requests"], default_config={"use_model": True})
 def make_reasons(nlp: Language, name: str, use_model: bool) -> Reasons:
     """Factory of the imr_reasons component (use_model: add the shipped classifier to the cues)."""
     return Reasons(nlp, name, use_model)

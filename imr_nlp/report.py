@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import Errors, ImrError
+from .errors import Errors, ImrError, ReportError
 
 Z95 = 1.959963984540054   # the normal quantile of a two-sided 95% interval
 TOP_N = 15                # rows of the "most frequent" tables
@@ -121,7 +121,7 @@ def read_corpus(path: str | Path) -> Corpus:
 
     path = Path(path)
     if not path.exists():
-        raise ImrError(Errors.E050.format(path=path, detail="no such file or folder"))
+        raise ReportError(Errors.E070.format(path=path, detail="no such file or folder"))
     meta: dict[str, str] = {}
     if path.is_dir():
         import pyarrow.dataset as ds
@@ -131,12 +131,12 @@ def read_corpus(path: str | Path) -> Corpus:
         files = sorted(str(p) for p in path.rglob("*.parquet")
                        if not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts))
         if not files:
-            raise ImrError(Errors.E050.format(path=path, detail="no Parquet files"))
+            raise ReportError(Errors.E070.format(path=path, detail="no Parquet files"))
         try:
             dataset = ds.dataset(files, format="parquet", partitioning="hive", partition_base_dir=str(path))
             table = dataset.to_table()
         except Exception as e:  # pyarrow raises several types for unreadable folders
-            raise ImrError(Errors.E050.format(path=path, detail=str(e).splitlines()[0])) from None
+            raise ReportError(Errors.E070.format(path=path, detail=str(e).splitlines()[0])) from None
         meta = _meta_from_schema(dataset.schema)
         rows = [{k: (_iso(v) if k in DATE_FIELDS else v) for k, v in r.items()}
                 for r in table.to_pylist()]
@@ -152,9 +152,9 @@ def read_corpus(path: str | Path) -> Corpus:
             raise
         except Exception as e:  # a damaged file: JSON, CSV or Parquet errors of several types
             detail = (str(e).splitlines() or [type(e).__name__])[0]
-            raise ImrError(Errors.E050.format(path=path, detail=detail)) from None
+            raise ReportError(Errors.E070.format(path=path, detail=detail)) from None
     if len(df) and df["doc_id"].isna().all() and df["outcome"].isna().all():
-        raise ImrError(Errors.E050.format(path=path, detail="no doc_id or outcome column"))
+        raise ReportError(Errors.E070.format(path=path, detail="no doc_id or outcome column"))
     for col in DATE_FIELDS:
         df[col] = df[col].map(_iso)
     errors = _dataset_errors(path) if path.is_dir() else None
@@ -280,7 +280,7 @@ def _styled(plot):
         try:
             import matplotlib
         except ImportError:
-            raise ImrError(Errors.E051) from None
+            raise ReportError(Errors.E071) from None
         with matplotlib.rc_context(STYLE):
             return plot(*args, **kwargs)
 

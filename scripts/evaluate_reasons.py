@@ -79,7 +79,7 @@ def dev_items(nlp=None) -> list[Item]:
     items = []
     for letter in gold:
         doc = nlp(read_letter(PDF_DIR / f"{letter['id']}.pdf").text)
-        for it, rec, how in align(letter["items"], doc._.requests):
+        for it, rec, how in align(letter["items"], doc._.imr_requests):
             items.append(Item(
                 letter=letter["id"], index=it["index"], gold=list(it["reasons"]),
                 rationale=(rec or {}).get("rationale") or None, outcome=(rec or {}).get("outcome"),

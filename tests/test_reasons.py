@@ -54,7 +54,7 @@ def test_component_sets_codes_and_evidence_spans(nlp, gold_docs):
     seen = 0
     for doc in gold_docs:
         group = doc.spans[SPANS_KEY]
-        for rec in doc._.requests:
+        for rec in doc._.imr_requests:
             codes = rec["decision_reasons"]
             assert len(codes) <= MAX_REASONS and len(set(codes)) == len(codes) and set(codes) <= set(CODES)
             seen += bool(codes)
@@ -106,8 +106,8 @@ def test_evidence_found_when_the_rationale_is_not_verbatim_in_the_letter(nlp):
             "there is no\ndocumentation of objective functional improvement with prior use.")
     doc = nlp.make_doc(text)
     rationale = " ".join(text.split("rationale: ")[1].split())
-    doc._.requests = [{"rationale": rationale, "outcome": "upheld", "decision_reasons": []}]
+    doc._.imr_requests = [{"rationale": rationale, "outcome": "upheld", "decision_reasons": []}]
     doc = nlp.get_pipe("imr_reasons")(doc)
-    assert doc._.requests[0]["decision_reasons"] == ["no_functional_benefit"]
+    assert doc._.imr_requests[0]["decision_reasons"] == ["no_functional_benefit"]
     (span,) = doc.spans[SPANS_KEY]
     assert span.label_ == "no_functional_benefit" and span.text.startswith("In this case") and "\n" in span.text

@@ -190,7 +190,7 @@ def test_report_of_a_missing_table_is_a_coded_error(tmp_path, capsys):
     from imr_nlp.cli import main
 
     assert main(["report", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "x.html")]) == 2
-    assert "[E050]" in capsys.readouterr().err
+    assert "[E070]" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("keys", [(b"imr_nlp.version", b"imr_nlp.rules_sha256"),
@@ -252,5 +252,5 @@ def test_a_file_that_is_not_a_table_of_records_is_a_coded_error(tmp_path, name, 
 
     path = tmp_path / name
     path.write_text(content)
-    with pytest.raises(ImrError, match=r"^\[E050\]"):
+    with pytest.raises(ImrError, match=r"^\[E070\]"):
         read_corpus(path)

@@ -3,8 +3,8 @@ the conflict rule, the shipped model and the leave-one-out metrics.
 
 Training here runs spaCy's trainer for a few steps on two made-up letters (a
 few seconds). spaCy 3.7.5 / thinc 8.2.5 give no UserWarning while training,
-sourcing or loading, so no warning is filtered beyond pyproject's
-DeprecationWarning filters (click's ``split_arg_string`` on ``import spacy``).
+sourcing or loading, so no warning is filtered beyond pyproject's named
+third-party filters (click's ``split_arg_string`` on ``import spacy``).
 """
 
 from __future__ import annotations

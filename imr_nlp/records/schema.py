@@ -33,7 +33,7 @@ CATEGORIES = (
 )
 
 # nullable dtypes: a missing quantity stays <NA> instead of turning the column into floats
-DTYPES = {"request_index": "Int64", "quantity": "Int64", "patient_age": "Int64",
+DTYPES = {"request_index": "Int64", "quantity": "Float64", "patient_age": "Int64",
           "strength_mg": "Float64", "doses_per_day": "Float64", "necessity_negated": "boolean"}
 
 
