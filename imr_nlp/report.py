@@ -369,9 +369,9 @@ CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.85em}td,th{border:1px solid #ddd;padding:2px 8px;text-align:right}
-td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}.plot{margin:.8em 0}.plot svg{max-width:100%;height:auto}
+td:first-child,th:first-child{text-align:left;max-width:24em;overflow-wrap:anywhere}th{background:#f4f4f4}.plot{margin:.8em 0}.plot svg{max-width:100%;height:auto}
 .note{color:#666;font-size:.85em}.row{display:flex;flex-wrap:wrap;gap:0 1.5em;align-items:flex-start}
-.row .plot{flex:1 1 520px;min-width:0}.row table{flex:0 0 auto}dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em}dt{font-weight:600}dd{margin:0}
+.row .plot{flex:1 1 520px;min-width:0}.row table{flex:0 1 auto}dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em}dt{font-weight:600}dd{margin:0}
 """
 
 
