@@ -174,9 +174,9 @@ def evaluate(gold_path: str | Path, *, nlp: "Language | None" = None) -> dict[st
 
     gold_path (str | Path): gold in the shape of ``shared/gold/seeds.jsonl``.
     nlp (Language | None): the pipeline to score; ``load()`` when None.
-    RETURNS (dict): scores, see ``imr_nlp.scoring.score``.
+    RETURNS (dict): scores, see ``imr_nlp.evaluation.score``.
     """
-    from .scoring import evaluate_file
+    from .evaluation import evaluate_file
 
     return evaluate_file(gold_path, nlp=nlp or load())
 

@@ -190,7 +190,7 @@ def _get_nlp(nlp: Language | None) -> Language:
 @lru_cache(maxsize=1)
 def _default_nlp() -> Language:
     """One blank imr_nlp pipeline for all calls (Docs then share a Vocab)."""
-    from .tokenizer import blank
+    from .pipeline.tokenizer import blank
 
     return blank()
 
@@ -308,7 +308,7 @@ def export_spans(
         needed; ``annotation.conf`` and one ``.txt``/``.ann`` pair per document).
     format (str): one of ``FORMATS``.
     nlp (Language | None): tokenizes dict inputs (Prodigy tokens, alignment
-        checks). Defaults to ``imr_nlp.tokenizer.blank()``.
+        checks). Defaults to ``imr_nlp.pipeline.tokenizer.blank()``.
     RETURNS (Path): the file or folder written.
     """
     if format not in FORMATS:
@@ -332,7 +332,7 @@ def read_annotations(path: str | Path, *, format: str, nlp: Language | None = No
         ``.txt`` file of a pair).
     format (str): one of ``FORMATS``.
     nlp (Language | None): makes the Docs (``nlp.make_doc``); defaults to
-        ``imr_nlp.tokenizer.blank()``.
+        ``imr_nlp.pipeline.tokenizer.blank()``.
     RETURNS (list[Doc]): one Doc per document, in file order (brat: by file
         name), with ``doc.ents``, ``doc._.imr_doc_id`` and, on NECESSITY spans,
         ``span._.is_negated``. Prodigy's ``answer`` key is not interpreted:
@@ -358,7 +358,7 @@ def read_gold(path: str | Path, *, nlp: Language | None = None) -> list[Doc]:
     """Read a gold file (``shared/gold/*.jsonl``: ``id``, ``text``, ``spans``).
 
     path (str | Path): the JSONL file.
-    nlp (Language | None): makes the Docs; defaults to ``imr_nlp.tokenizer.blank()``.
+    nlp (Language | None): makes the Docs; defaults to ``imr_nlp.pipeline.tokenizer.blank()``.
     RETURNS (list[Doc]): the Docs with ``ents``, ``_.imr_doc_id``, ``_.is_negated``
         on NECESSITY spans and, where the line has them, ``_.imr_requests``.
     """
@@ -378,7 +378,7 @@ def to_docbin(docs: Iterable[Doc | Mapping[str, Any]], *, nlp: Language | None =
     """Pack documents into a DocBin for ``spacy train`` / ``spacy evaluate``.
 
     docs (Iterable[Doc | dict]): Docs or gold-style dicts, as for export_spans.
-    nlp (Language | None): tokenizes dict inputs; defaults to ``imr_nlp.tokenizer.blank()``.
+    nlp (Language | None): tokenizes dict inputs; defaults to ``imr_nlp.pipeline.tokenizer.blank()``.
     RETURNS (DocBin): with user data stored, so ``doc._.imr_doc_id`` and
         ``span._.is_negated`` survive ``to_disk``/``get_docs``.
     """

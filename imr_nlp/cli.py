@@ -54,7 +54,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from . import load
-    from .scoring import compare_table, evaluate_file, format_table
+    from .evaluation import compare_table, evaluate_file, format_table
 
     fmt = args.format
     if args.letters:

@@ -4,7 +4,6 @@ A saved pipeline loaded in a fresh process finds the factories through the
 ``spacy_factories`` entry points of pyproject.toml instead.
 """
 
-from . import (  # noqa: F401
-    abbreviations, context, entities, reasons, requests, sections, sentences, tokenizer,
+from .pipeline import (  # noqa: F401
+    abbreviations, context, entities, reasons, requests, sections, sentences, structure, tokenizer,
 )
-from .pipeline import structure  # noqa: F401

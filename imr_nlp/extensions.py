@@ -86,7 +86,7 @@ def section_row(doc: Doc, i: int) -> list | None:
 
 
 def _token_section(token: Token) -> Any:
-    from .sections import SectionView
+    from .pipeline.sections import SectionView
 
     row = section_row(token.doc, token.i)
     if row is None:

@@ -174,7 +174,7 @@ def train_on_docs(
     import spacy
     from spacy.cli.train import train as spacy_train
 
-    from . import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
+    from .pipeline import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
     from .annotations import LABELS, to_docbin
 
     out_dir = Path(out_dir)
@@ -285,7 +285,7 @@ def load_trained_only(path: str | Path) -> Language:
     """
     import spacy
 
-    from . import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
+    from .pipeline import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
     from .extensions import register
 
     register()

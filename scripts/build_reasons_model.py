@@ -7,7 +7,7 @@ Run from the repository (CPU, under a minute)::
 It reads the 49 real dev letters (``../shared/real/pdf``) through ``imr_nlp.load()`` with the
 classifier switched off, pairs their items with ``../shared/gold/real_dev_reasons.jsonl``
 (scripts/evaluate_reasons.py), trains a bag-of-words ``textcat_multilabel``
-(``imr_nlp.reasons.train_model``) on every item that has a rationale, and writes it with
+(``imr_nlp.rules.reasons.train_model``) on every item that has a rationale, and writes it with
 ``imr_meta.json`` (what it was trained on) and ``cv_metrics.json`` (the cross-validated scores
 of rules, classifier and both, five folds of letters).
 """
@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 import evaluate_reasons as ev  # noqa: E402
 
 import imr_nlp  # noqa: E402
-from imr_nlp.reasons import MODEL_NAME, train_model  # noqa: E402
+from imr_nlp.rules.reasons import MODEL_NAME, train_model  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import imr_nlp  # noqa: E402
-from imr_nlp.scoring import score_spans  # noqa: E402
+from imr_nlp.evaluation import score_spans  # noqa: E402
 from imr_nlp.training import (  # noqa: E402
     META_FILE,
     load_trained,

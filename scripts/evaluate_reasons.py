@@ -99,7 +99,7 @@ METHODS = ("rules", "model", "combined")
 
 def model_only(text: str, outcome: str | None, model) -> list[str]:
     """The classifier on its own: codes at p >= 0.5 (else its top one), best first."""
-    from imr_nlp.reasons import FAVOURABLE, MAX_REASONS, model_text
+    from imr_nlp.rules.reasons import FAVOURABLE, MAX_REASONS, model_text
 
     if outcome == "overturned":
         return [FAVOURABLE]
@@ -111,7 +111,7 @@ def model_only(text: str, outcome: str | None, model) -> list[str]:
 def cross_validate(items: list[Item], k: int = 5, seed: int = 0) -> dict[str, dict[int, list[str]]]:
     """Predictions of each method for every item with a rationale; the classifier of a
     fold is trained on the items of the other folds' letters only."""
-    from imr_nlp.reasons import codes, train_model
+    from imr_nlp.rules.reasons import codes, train_model
 
     scored = [i for i, it in enumerate(items) if it.rationale]
     out: dict[str, dict[int, list[str]]] = {m: {} for m in METHODS}
@@ -129,8 +129,8 @@ def cross_validate(items: list[Item], k: int = 5, seed: int = 0) -> dict[str, di
 
 def scores(items: list[Item], preds: dict[int, list[str]], letters: set[str] | None = None,
            missing_as_empty: bool = False) -> dict:
-    """``imr_nlp.reasons.score`` over the items (of ``letters`` if given)."""
-    from imr_nlp.reasons import score
+    """``imr_nlp.rules.reasons.score`` over the items (of ``letters`` if given)."""
+    from imr_nlp.rules.reasons import score
 
     pairs = []
     for i, it in enumerate(items):
@@ -144,7 +144,7 @@ def scores(items: list[Item], preds: dict[int, list[str]], letters: set[str] | N
 
 
 def report(items: list[Item], cv: dict[str, dict[int, list[str]]], k: int) -> str:
-    from imr_nlp.reasons import format_scores
+    from imr_nlp.rules.reasons import format_scores
 
     ho = held_out([it.letter for it in items])
     n_letters = len({it.letter for it in items})

@@ -33,7 +33,7 @@ def _one_coded_line(err: str, code: str) -> None:
 @pytest.fixture(scope="module")
 def doccano_file(tmp_path_factory):
     from imr_nlp import export_spans
-    from imr_nlp.scoring import read_gold_file
+    from imr_nlp.evaluation import read_gold_file
 
     path = tmp_path_factory.mktemp("doccano") / "seeds.jsonl"
     export_spans(read_gold_file(GOLD)[:2], path, format="doccano")
@@ -95,7 +95,7 @@ def test_evaluate_format_reads_the_annotation_file(doccano_file, capsys):
     rc, out, _ = _run(["evaluate", doccano_file, "--format", "doccano"], capsys)
     assert rc == 0
     from imr_nlp import load
-    from imr_nlp.scoring import evaluate_file, format_table
+    from imr_nlp.evaluation import evaluate_file, format_table
 
     gold_two = doccano_file.parent / "gold_two.jsonl"
     gold_two.write_text(

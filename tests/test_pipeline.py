@@ -8,7 +8,7 @@ import warnings
 import pytest
 
 import imr_nlp
-from imr_nlp.scoring import score_docs
+from imr_nlp.evaluation import score_docs
 
 from .conftest import EXAMPLES, GOLD, run_text
 

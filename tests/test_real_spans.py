@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import imr_nlp
-from imr_nlp.scoring import evaluate_file
+from imr_nlp.evaluation import evaluate_file
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_SPANS = REPO.parent / "shared" / "gold" / "real_dev_spans.jsonl"

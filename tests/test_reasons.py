@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from imr_nlp.patterns import load_patterns
-from imr_nlp.reasons import CODES, MAX_REASONS, SPANS_KEY, classify, format_scores, scope
+from imr_nlp.rules.reasons import CODES, MAX_REASONS, SPANS_KEY, classify, format_scores, scope
 
 from .conftest import REPO, SHARED
 

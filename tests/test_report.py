@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from imr_nlp.extract import write_table
-from imr_nlp.reasons import CODES
+from imr_nlp.rules.reasons import CODES
 from imr_nlp.records.schema import CATEGORIES, DRUG_CLASSES
 from imr_nlp.report import read_corpus, render, wilson, write_report
 

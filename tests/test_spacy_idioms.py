@@ -15,7 +15,7 @@ import imr_nlp
 from imr_nlp import LABELS
 from imr_nlp.annotations import read_gold, to_docbin
 from imr_nlp.factories import FACTORIES
-from imr_nlp.scoring import evaluate_file
+from imr_nlp.evaluation import evaluate_file
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD = REPO.parent / "shared" / "gold" / "seeds.jsonl"

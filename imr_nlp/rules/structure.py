@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..patterns import load_patterns
-from ..spans import hyphen_tolerant
+from .spans import hyphen_tolerant
 from .dates import DATE, iso_date
 
 # Windows that stay in code.

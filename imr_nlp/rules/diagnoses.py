@@ -11,7 +11,7 @@ the words before deny or rule out ("no history of") give nothing. Guideline pros
 gives the condition a treatment is for ("recommended for neuropathic pain", and
 the items of "recommended for any of the following: (1) X (2) Y"), but not
 symptom words (low back pain) nor a condition the letter says is absent. Named
-conditions of the lexicon are tagged elsewhere too (imr_nlp.entities), unless
+conditions of the lexicon are tagged elsewhere too (imr_nlp.pipeline.entities), unless
 denied, ruled out or reported as a finding.
 """
 

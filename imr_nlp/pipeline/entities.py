@@ -37,12 +37,12 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import ensure_path, filter_spans
 
-from .diagnoses import DiagnosisLists
-from .extensions import register
-from .factories import imr_factory
-from .guidelines import GuidelineFinder
-from .patterns import load_patterns, read_jsonl, SCHEMAS
-from .spans import compile_rules, iter_matches
+from ..rules.diagnoses import DiagnosisLists
+from ..extensions import register
+from ..factories import imr_factory
+from ..rules.guidelines import GuidelineFinder
+from ..patterns import load_patterns, read_jsonl, SCHEMAS
+from ..rules.spans import compile_rules, iter_matches
 
 RULE_FILES = ("drugs", "drug_classes", "drug_class_rules", "dosage", "guidelines", "diagnoses", "necessity")
 HIGH = frozenset({"GUIDELINE", "OUTCOME", "NECESSITY"})  # win every overlap
@@ -99,8 +99,8 @@ class Entities:
 
     def score(self, examples: Any, **kwargs: Any) -> dict[str, Any]:
         """spaCy's span scores of ``doc.ents`` (ents_p/r/f, ents_per_type), for
-        ``nlp.evaluate`` and ``spacy evaluate`` (see ``imr_nlp.scoring.score_ents``)."""
-        from .scoring import score_ents
+        ``nlp.evaluate`` and ``spacy evaluate`` (see ``imr_nlp.evaluation.score_ents``)."""
+        from ..evaluation import score_ents
 
         return score_ents(examples, **kwargs)
 

@@ -14,7 +14,7 @@ Two shapes occur in IMR letters (annotation.md):
 import re
 from typing import Any
 
-from .layout import label_regions
+from .structure import shipped
 
 _STOP = (
     r"(?!(?:states?|recommends?|indicates?|notes?|says|supports?|is|are|was|were|does|do|"
@@ -105,7 +105,7 @@ class GuidelineFinder:
         RETURNS (list[dict]): ``{"start", "end", "source", "pages"}`` in text order.
         """
         names = self.names(text)
-        regions = [(s, e) for cat, s, e in (label_regions(text) if regions is None else regions)
+        regions = [(s, e) for cat, s, e in (shipped().regions(text) if regions is None else regions)
                    if cat != "decision_rationale"]
         names = sorted(names + self._unnamed_citations(text, regions, names))
         spans: list[dict[str, Any]] = []

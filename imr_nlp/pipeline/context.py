@@ -16,10 +16,10 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import ensure_path
 
-from ._medspacy import import_medspacy, rule_matcher, run_matcher
-from .extensions import register
-from .factories import imr_factory
-from .patterns import SCHEMAS, load_patterns, read_jsonl
+from .._medspacy import import_medspacy, rule_matcher, run_matcher
+from ..extensions import register
+from ..factories import imr_factory
+from ..patterns import SCHEMAS, load_patterns, read_jsonl
 
 # medspaCy's categories plus the two IMR letters add; each sets a boolean on the span.
 SPAN_ATTRS: dict[str, dict[str, bool]] = {

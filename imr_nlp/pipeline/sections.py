@@ -23,11 +23,11 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import ensure_path
 
-from ._medspacy import import_medspacy, rule_matcher, run_matcher
-from .extensions import register
-from .factories import imr_factory
-from .patterns import read_jsonl
-from .pipeline.structure import structure_of
+from .._medspacy import import_medspacy, rule_matcher, run_matcher
+from ..extensions import register
+from ..factories import imr_factory
+from ..patterns import read_jsonl
+from .structure import structure_of
 
 SPANS_KEY = "imr_sections"  # doc.spans[SPANS_KEY]: the titled sections, labelled by category
 

@@ -14,8 +14,8 @@ import re
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .extensions import register
-from .factories import imr_factory
+from ..extensions import register
+from ..factories import imr_factory
 
 
 _PARENS = re.compile(r"\([^()\n]{1,60}\)")

@@ -30,8 +30,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import ensure_path
 
-from .factories import imr_factory
-from .patterns import SCHEMAS, load_patterns, read_jsonl
+from ..factories import imr_factory
+from ..patterns import SCHEMAS, load_patterns, read_jsonl
 
 _END = re.compile(r"[.!?][\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])")
 _GLUED = re.compile(r"(?<=[a-z]{2})[.;](?=[A-Z][a-z])")

@@ -11,11 +11,11 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from .errors import Warnings
-from .extensions import register
-from .factories import imr_factory
-from .pipeline.structure import structure_of
-from .records import build_requests
+from ..errors import Warnings
+from ..extensions import register
+from ..factories import imr_factory
+from .structure import structure_of
+from ..records import build_requests
 
 ITEMS_KEY = "imr_items"  # doc.spans[ITEMS_KEY]: one span per disputed item
 

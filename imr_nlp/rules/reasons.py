@@ -1,17 +1,11 @@
-"""imr_reasons: the reasons each item's rationale gives, as codes of REASONS.md.
+"""The reasons an item's rationale gives, as codes of REASONS.md: the rules of the
+``imr_reasons`` component (``imr_nlp.pipeline.reasons``), as plain functions on text.
 
-For every record of ``doc._.imr_requests`` the component reads the record's
-``rationale``, splits it into sentences, tells the reviewer's own argument
-("In this case ...", "There is no documentation of ...") from quotations of a
-guideline ("MTUS states that ...", "Guidelines recommend ..."), and matches the
-cues of ``patterns/reasons.jsonl`` in the sentences where they count. It sets
-``rec["decision_reasons"]`` (most prominent first, at most three) and puts the
-sentences each code came from in ``doc.spans["imr_reasons"]`` (label = code),
-so that ``displacy.render(doc, style="span", options={"spans_key": "imr_reasons"})``
-shows why.
-
-The logic is plain functions on text (``classify``), so a rationale can be
-coded without a Doc, and the component is a thin wrapper around them.
+A rationale is split into sentences; the reviewer's own argument ("In this case ...",
+"There is no documentation of ...") is told apart from quotations of a guideline
+("MTUS states that ...", "Guidelines recommend ..."); the cues of ``patterns/reasons.jsonl``
+count in the sentences where they apply (``classify``). Where they find nothing, a small
+text classifier (``train_model``, shipped in ``models/imr_reasons_textcat``) gives its codes.
 """
 
 
@@ -20,15 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from spacy.language import Language
-from spacy.tokens import Doc, Span
+if TYPE_CHECKING:
+    from spacy.language import Language
 
-from .errors import ImrError
-from .extensions import register
-from .factories import imr_factory
-from .patterns import load_patterns
+from ..errors import ImrError
+from ..patterns import load_patterns
 
 # The codes of shared/real/REASONS.md, in its order.
 CODES = (
@@ -105,7 +97,7 @@ def rules() -> Rules:
     ]
     unknown = sorted({c.code for c in cues} - set(CODES))
     if unknown:
-        from .errors import Errors, PatternFileError
+        from ..errors import Errors, PatternFileError
 
         raise PatternFileError(Errors.E002.format(path="reasons.jsonl", line="?",
                                                   problem=f"unknown code(s) {unknown}"))
@@ -264,7 +256,7 @@ def train_model(texts: list[str], labels: list[list[str]], *, seed: int = 0,
 
 def load_model(path: str | Path | None = None) -> "Language | None":
     """The shipped reasons classifier (``models/imr_reasons_textcat``), or None if it is absent."""
-    from .patterns import data_dir
+    from ..patterns import data_dir
 
     if path is None:
         try:
@@ -287,66 +279,6 @@ def _load_cached(path: str) -> "Language":
 def codes(text: str, outcome: str | None = None, model: Any = None) -> list[str]:
     """RETURNS (list[str]): just the codes of ``classify``."""
     return [r.code for r in classify(text, outcome, model)]
-
-
-def _locate(text: str, rationale: str, start: int) -> int:
-    """Where a record's rationale starts in the letter (-1 if not found verbatim)."""
-    at = text.find(rationale, start)
-    return at if at >= 0 else text.find(rationale)
-
-
-def _find_loose(text: str, snippet: str, start: int) -> tuple[int, int] | None:
-    """Where a sentence stands in the letter when its spacing differs (line breaks, collapsed
-    spaces): its words in order, any whitespace between them."""
-    words = snippet.split()
-    if not words:
-        return None
-    pattern = re.compile(r"\s+".join(map(re.escape, words)))
-    m = pattern.search(text, start) or pattern.search(text)
-    return (m.start(), m.end()) if m else None
-
-
-class Reasons:
-    """Sets ``decision_reasons`` on each record and the evidence span group ``imr_reasons``."""
-
-    def __init__(self, nlp: Language, name: str = "imr_reasons", use_model: bool = True):
-        register()
-        self.name = name
-        self.model = load_model() if use_model else None
-
-    def __call__(self, doc: Doc) -> Doc:
-        spans: list[Span] = []
-        cursor = 0
-        letter = doc.text  # Doc.text joins every token on each access
-        for rec in doc._.imr_requests or []:
-            rationale = rec.get("rationale") or ""
-            found = classify(rationale, rec.get("outcome"), self.model)
-            rec["decision_reasons"] = [r.code for r in found]
-            if not rationale.strip():
-                continue
-            at = _locate(letter, rationale, cursor)
-            for r in found:
-                for s, e in r.evidence:
-                    if at >= 0:
-                        where: tuple[int, int] | None = (at + s, at + e)
-                    else:  # the record's rationale is not verbatim in the letter: find each sentence
-                        where = _find_loose(letter, rationale[s:e], cursor)
-                    if where is None:
-                        continue
-                    span = doc.char_span(*where, label=r.code, alignment_mode="expand")
-                    if span is not None:
-                        spans.append(span)
-            if at >= 0:
-                cursor = at + len(rationale)
-        doc.spans[SPANS_KEY] = sorted(spans, key=lambda sp: (sp.start, sp.end, sp.label_))
-        return doc
-
-
-@imr_factory("imr_reasons", assigns=["doc._.imr_requests", "doc.spans"],
-             requires=["doc._.imr_requests"], default_config={"use_model": True})
-def make_reasons(nlp: Language, name: str, use_model: bool) -> Reasons:
-    """Factory of the imr_reasons component (use_model: add the shipped classifier to the cues)."""
-    return Reasons(nlp, name, use_model)
 
 
 # ---- scoring (used by tests/test_reasons.py and scripts/evaluate_reasons.py) ----
