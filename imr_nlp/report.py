@@ -28,6 +28,7 @@ from .errors import Errors, ImrError, ReportError
 Z95 = 1.959963984540054   # the normal quantile of a two-sided 95% interval
 TOP_N = 15                # rows of the "most frequent" tables
 MIN_GROUP_PLOT = 3        # groups with fewer items are tabled but not plotted
+TOP_SPECIALTIES = 8       # columns of the reasons-by-specialty table
 # provenance in a table's Parquet schema metadata: what the page shows -> the keys that may hold it
 META_KEYS = {
     "imr_nlp version": ("imr_nlp.version", "imr_nlp_version"),
@@ -200,9 +201,11 @@ def with_month(df):
     return d
 
 
-def reason_shares(df, by: str | None = None):
+def reason_shares(df, by: str | None = None, how: str = "value", top: int | None = None):
     """The share of items citing each decision-reason code (overall, or per value of ``by``).
 
+    how (str): "list" for a list column (an item counts in each of its groups).
+    top (int | None): keep the largest groups only.
     RETURNS (DataFrame): rows = codes (most cited first), columns = "all items" or the groups;
         a cell is (items of the group citing the code) / (items of the group).
     """
@@ -212,8 +215,11 @@ def reason_shares(df, by: str | None = None):
     if by is None:
         groups = {"all items": codes}
     else:
-        key = df[by].astype(object).where(df[by].notna(), "(none)").map(str)
-        groups = {g: codes[key == g] for g in key.value_counts().index}
+        d = pandas.DataFrame({"key": df[by], "codes": codes})
+        if how == "list":
+            d = d.explode("key")
+        key = d["key"].astype(object).where(d["key"].notna(), "(none)").map(str)
+        groups = {g: d["codes"][key == g] for g in key.value_counts().index[:top]}
     cols = {}
     for g, c in groups.items():
         n = len(c)
@@ -258,6 +264,7 @@ def summary(corpus: Corpus) -> dict[str, Any]:
         "reasons_by_outcome": reason_shares(df, "outcome"),
         "reasons_by_guideline": reason_shares(df, "guideline_source"),
         "reasons_by_year": reason_shares(df.assign(decision_year=df["decision_month"].str[:4]), "decision_year"),
+        "reasons_by_specialty": reason_shares(df, "reviewer_specialties", "list", top=TOP_SPECIALTIES),
         "top_drugs": df["generic"].fillna(df["drug"]).dropna().value_counts().head(TOP_N),
         "top_guidelines": df["guideline_document"].dropna().value_counts().head(TOP_N),
         "per_month": df["decision_month"].dropna().value_counts().sort_index(),
@@ -448,6 +455,8 @@ def render(corpus: Corpus, *, command: str | None = None) -> str:
     parts.append(_table(s["reasons_by_category"], "reasons", "code", attrs='data-by="category"'))
     parts.append("<h3>by guideline source</h3>"
                  + _table(s["reasons_by_guideline"], "reasons", "code", attrs='data-by="guideline_source"'))
+    parts.append(f"<h3>by reviewer specialty (the {TOP_SPECIALTIES} most frequent)</h3>"
+                 + _table(s["reasons_by_specialty"], "reasons", "code", attrs='data-by="reviewer_specialties"'))
     parts.append("<h3>by decision year</h3>"
                  + _table(s["reasons_by_year"], "reasons", "code", attrs='data-by="decision_year"'))
 

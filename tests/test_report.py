@@ -15,7 +15,7 @@ import pytest
 from imr_nlp.extract import write_table
 from imr_nlp.rules.reasons import CODES
 from imr_nlp.records.schema import CATEGORIES, DRUG_CLASSES
-from imr_nlp.report import read_corpus, render, wilson, write_report
+from imr_nlp.report import _attr, read_corpus, render, wilson, write_report
 
 SPECIALTIES = ("Pain Management", "Internal Medicine", "Orthopedic Surgery", "Psychiatry")
 GUIDELINES = ("MTUS Chronic Pain Medical Treatment 2016", "MTUS Low Back Complaints 2004",
@@ -123,6 +123,12 @@ def test_counts_and_reason_shares_come_from_the_table(table):
                 want = group["decision_reasons"].map(lambda v, c=code: c in list(v)).mean()
                 got = float(shares[code][value]) if code in shares else 0.0
                 assert math.isclose(got, want, abs_tol=1e-12), (by, value, code)
+    shares = tables[("reasons", "reviewer_specialties")]
+    for value, group in df.explode("reviewer_specialties").groupby("reviewer_specialties"):
+        for code in CODES:  # an item counts once in each of its reviewer's specialties
+            want = group["decision_reasons"].map(lambda v, c=code: c in list(v)).mean()
+            got = float(shares[code][_attr(value)]) if code in shares else 0.0
+            assert math.isclose(got, want, abs_tol=1e-12), (value, code)
 
 
 def test_wilson_interval_matches_its_formula():
