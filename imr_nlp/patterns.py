@@ -126,6 +126,7 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     "categories": ("category", "pattern"),
     "pdf_noise": ("kind", "pattern"),
     "span_filters": ("label", "kind", "pattern"),
+    "reasons": ("kind", "pattern"),
 }
 
 
