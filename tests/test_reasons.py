@@ -111,3 +111,31 @@ def test_evidence_found_when_the_rationale_is_not_verbatim_in_the_letter(nlp):
     assert doc._.imr_requests[0]["decision_reasons"] == ["no_functional_benefit"]
     (span,) = doc.spans[SPANS_KEY]
     assert span.label_ == "no_functional_benefit" and span.text.startswith("In this case") and "\n" in span.text
+
+
+def test_cues_are_saved_with_the_pipeline_and_read_back(tmp_path):
+    """A cue removed from a saved pipeline's reasons.jsonl changes the records it gives."""
+    import json
+
+    import spacy
+
+    import imr_nlp
+
+    nlp = imr_nlp.load()
+    text = (
+        "IMR ISSUES, DECISIONS AND RATIONALES\n"
+        "Norco 10/325mg #120: Upheld\n"
+        "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016.\n"
+        "Decision rationale: In this case, there is no documentation of objective functional "
+        "improvement with the use of Norco. The request is not medically necessary.\n"
+    )
+    before = nlp(text)._.imr_requests[0]["decision_reasons"]
+    assert before
+    nlp.to_disk(tmp_path / "pipe")
+    path = tmp_path / "pipe" / "imr_reasons" / "reasons.jsonl"
+    assert (tmp_path / "pipe" / "imr_reasons" / "imr_reasons_textcat" / "config.cfg").is_file()
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    kept = [r for r in rows if not (r["kind"] == "cue" and r["code"] == before[0])]
+    path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    after = spacy.load(tmp_path / "pipe")(text)._.imr_requests[0]["decision_reasons"]
+    assert before[0] not in after

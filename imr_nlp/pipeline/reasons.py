@@ -9,13 +9,17 @@ at most three) and puts the sentences each code came from in ``doc.spans["imr_re
 """
 
 import re
+from pathlib import Path
+from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+from spacy.util import ensure_path
 
 from ..extensions import register
 from ..factories import imr_factory
-from ..rules.reasons import SPANS_KEY, classify, load_model
+from ..rules.reasons import MODEL_NAME, SPANS_KEY, classify, compile_rules, load_model
+from ._rules import RuleFiles
 
 
 def _locate(text: str, rationale: str, start: int) -> int:
@@ -35,21 +39,45 @@ def _find_loose(text: str, snippet: str, start: int) -> tuple[int, int] | None:
     return (m.start(), m.end()) if m else None
 
 
-class Reasons:
-    """Sets ``decision_reasons`` on each record and the evidence span group ``imr_reasons``."""
+class Reasons(RuleFiles):
+    """Sets ``decision_reasons`` on each record and the evidence span group ``imr_reasons``.
+
+    Its cues (``patterns/reasons.jsonl``) and its classifier are saved with the pipeline
+    (``nlp.to_disk``: ``reasons.jsonl`` and ``imr_reasons_textcat/``) and read back from it."""
+
+    rule_files = ("reasons",)
 
     def __init__(self, nlp: Language, name: str = "imr_reasons", use_model: bool = True):
         register()
         self.name = name
+        self.use_model = use_model
         self.model = load_model() if use_model else None
 
+    def set_rules(self, rules: list[dict[str, Any]]) -> None:
+        """Compile the cue rows (``patterns/reasons.jsonl``)."""
+        self.rules = rules
+        self.compiled = compile_rules(rules)
+
+    def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
+        super().to_disk(path, exclude=exclude)
+        if self.model is not None:
+            self.model.to_disk(ensure_path(path) / MODEL_NAME)
+
+    def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "Reasons":
+        super().from_disk(path, exclude=exclude)
+        saved = ensure_path(path) / MODEL_NAME
+        if self.use_model and (saved / "config.cfg").is_file():
+            self.model = load_model(saved)
+        return self
+
     def __call__(self, doc: Doc) -> Doc:
+        self.ensure_rules()
         spans: list[Span] = []
         cursor = 0
         letter = doc.text  # Doc.text joins every token on each access
         for rec in doc._.imr_requests or []:
             rationale = rec.get("rationale") or ""
-            found = classify(rationale, rec.get("outcome"), self.model)
+            found = classify(rationale, rec.get("outcome"), self.model, self.compiled)
             rec["decision_reasons"] = [r.code for r in found]
             if not rationale.strip():
                 continue

@@ -86,8 +86,12 @@ def _compile(p: str) -> re.Pattern:
 
 @cache
 def rules() -> Rules:
-    """The compiled rows of ``patterns/reasons.jsonl``."""
-    rows = load_patterns("reasons")
+    """The compiled rows of the package's ``patterns/reasons.jsonl``."""
+    return compile_rules(load_patterns("reasons"))
+
+
+def compile_rules(rows: list[dict[str, Any]]) -> Rules:
+    """Compile rows of ``patterns/reasons.jsonl`` (a pipeline's own copy, or the package's)."""
     splits = [r["pattern"] for r in rows if r["kind"] == "split"]
     cues = [
         Cue(r["code"], _compile(r["pattern"]), float(r.get("weight", 1.0)),
@@ -110,10 +114,10 @@ def rules() -> Rules:
     )
 
 
-def sentences(text: str) -> list[tuple[int, int]]:
+def sentences(text: str, r: Rules | None = None) -> list[tuple[int, int]]:
     """Character offsets (start, end) of the sentences of a rationale, without outer spaces."""
     bounds, start = [], 0
-    for m in rules().split.finditer(text):
+    for m in (r or rules()).split.finditer(text):
         bounds.append((start, m.start()))
         start = m.end()
     bounds.append((start, len(text)))
@@ -128,15 +132,17 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def scope(sentence: str) -> str:
+def scope(sentence: str, r: Rules | None = None) -> str:
     """'applied' (the reviewer about this patient or request), 'guideline' (a quotation) or 'neutral'."""
-    for where, patterns in rules().scopes:
+    for where, patterns in (r or rules()).scopes:
         if any(p.search(sentence) for p in patterns):
             return where
     return "neutral"
 
 
-def classify(text: str, outcome: str | None = None, model: Any = None) -> list[Reason]:
+def classify(
+    text: str, outcome: str | None = None, model: Any = None, r: Rules | None = None
+) -> list[Reason]:
     """The reasons a rationale gives, most prominent first, at most ``MAX_REASONS``.
 
     text (str): the rationale.
@@ -144,17 +150,19 @@ def classify(text: str, outcome: str | None = None, model: Any = None) -> list[R
         ``criteria_met`` only when no other reason was found, an overturned item gets it alone.
     model (Language | None): a text classifier (``train_model``) that speaks where the cues
         found nothing, see ``combine``.
+    r (Rules | None): compiled cue rules (the pipeline's); the package's when None.
     RETURNS (list[Reason]): codes with their score and evidence sentences.
     """
     if not text or not text.strip():
         return []
+    r = r or rules()
     found: dict[str, Reason] = {}
-    for (s, e), where in zip(sentences(text), scopes(text), strict=True):
+    for (s, e), where in zip(sentences(text, r), scopes(text, r), strict=True):
         sent = " ".join(text[s:e].split())
         factor = NEUTRAL_FACTOR if where == "neutral" else 1.0
         best: dict[str, float] = {}
         generic: dict[str, float] = {}
-        for cue in rules().cues:
+        for cue in r.cues:
             if where not in cue.scope or not cue.pattern.search(sent):
                 continue
             if cue.unless is not None and cue.unless.search(sent):
@@ -165,30 +173,30 @@ def classify(text: str, outcome: str | None = None, model: Any = None) -> list[R
             best = generic
         top = max(best.values(), default=0.0)
         for code, weight in best.items():
-            r = found.setdefault(code, Reason(code, 0.0, s))
-            r.score += weight * factor * (1.0 if weight >= top else RUNNER_UP_FACTOR)
-            r.evidence.append((s, e))
+            reason = found.setdefault(code, Reason(code, 0.0, s))
+            reason.score += weight * factor * (1.0 if weight >= top else RUNNER_UP_FACTOR)
+            reason.evidence.append((s, e))
     if outcome == "overturned":
         # the basis of an overturned decision is that the request meets the guideline;
         # reasons against it are what the reviewer weighed and set aside
-        bounds = sentences(text)
+        bounds = sentences(text, r)
         met = found.get(FAVOURABLE) or Reason(FAVOURABLE, MIN_SCORE, bounds[-1][0], [bounds[-1]])
         return [met]
-    kept = [r for r in found.values() if r.score >= MIN_SCORE]
+    kept = [x for x in found.values() if x.score >= MIN_SCORE]
     if outcome == "upheld":
-        against = [r for r in kept if r.code != FAVOURABLE]
+        against = [x for x in kept if x.code != FAVOURABLE]
         kept = against or kept
-    ranked = sorted(kept, key=lambda r: (-r.score, r.first))[:MAX_REASONS]
+    ranked = sorted(kept, key=lambda x: (-x.score, x.first))[:MAX_REASONS]
     if model is not None:
         ranked = combine(ranked, text, model)
     return ranked
 
 
-def scopes(text: str) -> list[str]:
+def scopes(text: str, r: Rules | None = None) -> list[str]:
     """The scope of each sentence of a rationale (``sentences``), see ``scope``."""
     out: list[str] = []
-    for s, e in sentences(text):
-        out.append(scope(" ".join(text[s:e].split())))
+    for s, e in sentences(text, r):
+        out.append(scope(" ".join(text[s:e].split()), r))
     return out
 
 
