@@ -237,7 +237,7 @@ def summary(corpus: Corpus) -> dict[str, Any]:
     """Every table of the page, as pandas objects."""
     df = with_month(corpus.records)
     dates = df["decision_date"].dropna()
-    failures = {}
+    failures: dict[str, int] = {}
     if corpus.errors is not None and len(corpus.errors):
         err = corpus.errors
         if "level" in err.columns:
@@ -252,7 +252,7 @@ def summary(corpus: Corpus) -> dict[str, Any]:
         "last decision": max(dates) if len(dates) else None,
     }
     n_all = len(df)
-    k_all = counts["overturned items"]
+    k_all = int(df["outcome"].eq("overturned").sum())
     return {
         "counts": counts,
         "failures": failures,

@@ -245,7 +245,7 @@ def train_model(texts: list[str], labels: list[list[str]], *, seed: int = 0,
 
     fix_random_seed(seed)
     nlp = spacy.blank("en")
-    tc = nlp.add_pipe("textcat_multilabel", config={"model": {
+    tc: Any = nlp.add_pipe("textcat_multilabel", config={"model": {
         "@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "ngram_size": 2,
         "no_output_layer": False, "nO": None, "length": MODEL_HASH_ROWS}})
     for c in MODEL_CODES:
