@@ -44,7 +44,7 @@ def client():
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as c:
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as c:
         yield c
 
 
@@ -185,6 +185,46 @@ def test_worker_killed_mid_run_every_record_once(client, letters, nlp, tmp_path)
     assert "overturned_two_items" in set(got["doc_id"])
     assert _errors(out) == _errors(ref)
     assert {f["reason"] for f in summary.failures} == set(BROKEN.values())
+
+
+@Language.component("imr_test_always_die")
+def _always_die(doc):
+    if "IMR_TEST_POISON" in doc.text:
+        os._exit(1)
+    return doc
+
+
+def _pipeline_with_poison():
+    nlp = imr_nlp.load()
+    nlp.add_pipe("imr_test_always_die", first=True)
+    return nlp
+
+
+def test_letter_that_kills_every_worker_is_an_error_row(letters, tmp_path):
+    """Dask gives up on a task that killed its workers (KilledWorker): its batch is split
+    into single letters, and the one that still kills is reported, the rest kept."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    names = sorted(p.name for p in EXAMPLES.glob("*.txt"))[:4]
+    for name in names:
+        (folder / name).write_bytes((EXAMPLES / name).read_bytes())
+    poison = folder / names[1]
+    poison.write_text(poison.read_text(encoding="utf8") + "\nIMR_TEST_POISON\n", encoding="utf8")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as c:
+        summary = corpus.extract(folder, client=c, out=tmp_path / "records", batch_size=4,
+                                 pipeline=_pipeline_with_poison)
+    assert [(Path(f["path"]).name, f["reason"]) for f in summary.failures] == [
+        (poison.name, "worker_died")]
+    assert summary.failures[0]["message"].startswith("[E019]")
+    got = _check_table(tmp_path / "records")
+    assert set(got["doc_id"]) == {Path(n).stem for n in names if n != poison.name} - {
+        "nodecision_cutoff"}
+    assert summary.letters == len(names)
 
 
 def test_lazy_dataframes_on_the_cluster(client, letters, reference):

@@ -9,8 +9,9 @@
 - a worker that dies has its tasks rerun by Dask on another worker (the
   scheduler's ``allowed-failures``); a batch cancelled by ``client.restart()``
   is submitted again; a batch that still fails is split into single letters,
-  and a letter that fails on its own is reported as ``worker_died``. Every
-  batch gives exactly one result.
+  each tried up to ``SINGLE_RETRIES`` more times (a dying worker fails the
+  tasks queued on it too), and a letter that still fails is reported as
+  ``worker_died``. Every batch gives exactly one result.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from .work import Task, error_row, run_batch
 PLUGIN_NAME = "imr_nlp-pipeline"
 # A batch cancelled by client.restart() is submitted again at most this many times.
 MAX_RESUBMITS = 5
+# A single letter whose task failed is submitted again this many times before it is
+# reported: a worker that dies fails every task queued on it, not only the culprit's.
+SINGLE_RETRIES = 2
 
 try:  # distributed is a dependency; keep `import imr_nlp.corpus` working without it
     from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
@@ -158,6 +162,8 @@ class DaskEngine:
                 result = f.result()
             elif status == "cancelled" and tries < MAX_RESUBMITS:
                 submit(bid, tasks, tries + 1, part)  # client.restart() cancelled it
+            elif len(tasks) == 1 and tries < SINGLE_RETRIES:
+                submit(bid, tasks, tries + 1, part)
             elif len(tasks) > 1:
                 # the batch keeps failing (a letter that kills its worker?): one letter a task
                 splits[bid] = {"left": len(tasks), "parts": {}}
@@ -197,14 +203,14 @@ def _failure(f: Any) -> str:
 
 def local_cluster(n_workers: int | None = None, **kwargs: Any):
     """A ``distributed.LocalCluster`` sized to this machine: one single-threaded worker
-    process per CPU (or ``n_workers``), on the loopback interface, no dashboard."""
+    process per CPU (or ``n_workers``), on the loopback interface, its status pages on a free port."""
     import os
 
     from distributed import LocalCluster
 
     n = n_workers or os.cpu_count() or 1
     opts = {"n_workers": n, "threads_per_worker": 1, "processes": True,
-            "host": "127.0.0.1", "dashboard_address": None, **kwargs}
+            "host": "127.0.0.1", "dashboard_address": "127.0.0.1:0", **kwargs}
     return LocalCluster(**opts)
 
 
