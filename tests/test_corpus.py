@@ -326,3 +326,25 @@ def test_dataset_folder_refuses_foreign_files(letters, nlp, tmp_path):
     with pytest.raises(ImrError, match="E021"):
         extract(EXAMPLES, out, nlp=nlp, progress=False)
     assert (out / "thesis.docx").exists()
+
+
+def test_benchmark_script_small_run(tmp_path):
+    """benchmarks/corpus_bench.py end to end on a tiny corpus (structure only, no timing)."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    out = tmp_path / "corpus.json"
+    proc = subprocess.run(
+        [sys.executable, str(repo / "benchmarks" / "corpus_bench.py"), "--real", str(tmp_path / "none"),
+         "--n-small", "12", "--skip-large", "--repeat", "1", "--out", str(out)],
+        cwd=repo, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text(encoding="utf8"))
+    (entry,) = result["corpora"].values()
+    assert entry["agree"] and set(entry["runs"]) == {
+        "1 process", "--n-process 2", "--dask local, 1 worker", "--dask local, 2 workers"}
+    for run in entry["runs"].values():
+        assert run["letters"] == 12 and run["driver_peak_rss_mb"] > 0
+    assert entry["dask_speedup_2_over_1"] > 0
