@@ -205,7 +205,7 @@ def extract(
     RAISES (ImrError): E020 for an unknown output suffix, E021/E022 (see
         ``corpus.dataset``); InputError (E015) for a path that does not exist.
     """
-    from .corpus.cluster import build_pipeline
+    from .corpus.work import build_pipeline
     from .parallel import run_batches
 
     if nlp is None:

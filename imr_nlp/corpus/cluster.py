@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Callable
 
 from ..errors import Errors
-from .work import Task, error_row, run_batch
+from .work import Task, build_pipeline, error_row, run_batch
 
 PLUGIN_NAME = "imr_nlp-pipeline"
 # A batch cancelled by client.restart() is submitted again at most this many times.
@@ -64,19 +64,6 @@ class ImrPipeline(_WorkerPlugin):
 
     def setup(self, worker: Any = None) -> None:
         self.nlp = build_pipeline(self.model, self.factory)
-
-
-def build_pipeline(model: str | None = None, factory: Callable[[], Any] | None = None) -> Any:
-    from ..extensions import register
-
-    if factory is not None:
-        nlp = factory()
-    else:
-        from .. import load
-
-        nlp = load(model)
-    register()  # doc._.doc_id, also on a pipeline not built by imr_nlp.load()
-    return nlp
 
 
 def _worker_pipeline() -> tuple[Any, threading.Lock]:
@@ -170,9 +157,9 @@ class DaskEngine:
                 for i, t in enumerate(tasks):
                     submit(bid, [t], 0, i)
             else:
-                detail = _failure(f)
+                reason, detail = _failure(f)
                 result = {"records": [], "done": [tasks[0].key], "errors": [error_row(
-                    tasks[0], "error", "worker_died",
+                    tasks[0], "error", reason,
                     Errors.E019.format(path=tasks[0].path, stage="processing", detail=detail))]}
             f.release()
             del f
@@ -193,12 +180,15 @@ class DaskEngine:
             fill()
 
 
-def _failure(f: Any) -> str:
+def _failure(f: Any) -> tuple[str, str]:
+    """The reason and detail of a failed task: ``worker_died`` when Dask gave up on it
+    after its workers died (KilledWorker), else ``pipeline_error``."""
     try:
         e = f.exception()
     except Exception as err:  # cancelled futures raise here
-        return type(err).__name__
-    return f"{type(e).__name__}: {e}"
+        return "worker_died", type(err).__name__
+    reason = "worker_died" if type(e).__name__ == "KilledWorker" else "pipeline_error"
+    return reason, f"{type(e).__name__}: {e}"
 
 
 def local_cluster(n_workers: int | None = None, **kwargs: Any):

@@ -41,6 +41,20 @@ class Task:
     doc_id: str
 
 
+def build_pipeline(model: str | None = None, factory: Any = None) -> Any:
+    """The pipeline a worker runs: ``factory()``, else ``imr_nlp.load(model)``."""
+    from ..extensions import register
+
+    if factory is not None:
+        nlp = factory()
+    else:
+        from .. import load
+
+        nlp = load(model)
+    register()  # doc._.doc_id, also on a pipeline not built by imr_nlp.load()
+    return nlp
+
+
 def split_letters(text: str, max_length: int) -> list[str]:
     """Split a text longer than ``max_length`` at the titles that start IMR letters.
 
