@@ -348,3 +348,17 @@ def test_benchmark_script_small_run(tmp_path):
     for run in entry["runs"].values():
         assert run["letters"] == 12 and run["driver_peak_rss_mb"] > 0
     assert entry["dask_speedup_2_over_1"] > 0
+
+
+def test_resume_refuses_partitions_of_other_rules(nlp, tmp_path):
+    from imr_nlp.errors import ImrError
+
+    out = tmp_path / "records"
+    extract(EXAMPLES, out, nlp=nlp, progress=False)
+    run = json.loads((out / "_run.json").read_text(encoding="utf8"))
+    run["meta"]["imr_nlp.rules_sha256"] = "0" * 64  # as if written before a rule file changed
+    (out / "_run.json").write_text(json.dumps(run), encoding="utf8")
+    with pytest.raises(ImrError, match="E022"):
+        extract(EXAMPLES, out, nlp=nlp, resume=True, progress=False)
+    extract(EXAMPLES, out, nlp=nlp, progress=False)  # a fresh run replaces the dataset
+    assert json.loads((out / "_run.json").read_text())["meta"]["imr_nlp.rules_sha256"] == corpus.rules_hash()
