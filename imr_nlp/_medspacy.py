@@ -37,7 +37,7 @@ class _DeferredModule(types.ModuleType):
         return getattr(self._real, attr)
 
 
-def import_medspacy() -> tuple[type, type, type, type]:
+def import_medspacy() -> tuple[Any, Any, Any, Any]:
     """Import medspaCy's ConText and Sectionizer.
 
     RETURNS (tuple): ``(ConText, ConTextRule, Sectionizer, SectionRule)``.

@@ -98,13 +98,9 @@ def _fail(path: Any, where: str, problem: str) -> AnnotationError:
 
 
 def _register() -> None:
-    from spacy.tokens import Span
-
     from .extensions import register
 
-    register()
-    if not Span.has_extension("is_negated"):
-        Span.set_extension("is_negated", default=False)
+    register()  # with medspaCy's is_negated, registered as medspaCy does when it is not loaded
 
 
 def _collapse(text: str) -> str:
@@ -183,7 +179,7 @@ def _make_doc(
     if not isinstance(text, str):
         raise _fail(path, where, f"'text' must be a string, got {type(text).__name__}")
     doc = nlp.make_doc(text)
-    doc._.doc_id = doc_id
+    doc._.imr_doc_id = doc_id
     return _set_spans(doc, raw, path, where)
 
 
@@ -194,7 +190,7 @@ def _get_nlp(nlp: Language | None) -> Language:
 @lru_cache(maxsize=1)
 def _default_nlp() -> Language:
     """One blank imr_nlp pipeline for all calls (Docs then share a Vocab)."""
-    from .tokenizer import blank
+    from .pipeline.tokenizer import blank
 
     return blank()
 
@@ -278,7 +274,7 @@ def _as_docs(docs: Iterable[Doc | Mapping[str, Any]], nlp: Language | None) -> l
 def _doc_ids(docs: list[Doc]) -> list[str]:
     ids = []
     for i, doc in enumerate(docs, start=1):
-        doc_id = doc._.doc_id
+        doc_id = doc._.imr_doc_id
         ids.append(f"doc_{i:04d}" if doc_id is None else str(doc_id))
     return ids
 
@@ -304,7 +300,7 @@ def export_spans(
     """Write documents and their spans for correction in an annotation tool.
 
     docs (Iterable[Doc | dict]): spaCy Docs (spans in ``doc.ents``, id in
-        ``doc._.doc_id``, negation in ``span._.is_negated``) or gold-style
+        ``doc._.imr_doc_id``, negation in ``span._.is_negated``) or gold-style
         dicts ``{"id", "text", "spans": [{"start", "end", "label"[, "negated"]}]}``.
         Every span is checked as on reading, so a file that is written can be
         read back. A document without an id gets ``doc_0001``, ``doc_0002``...
@@ -312,7 +308,7 @@ def export_spans(
         needed; ``annotation.conf`` and one ``.txt``/``.ann`` pair per document).
     format (str): one of ``FORMATS``.
     nlp (Language | None): tokenizes dict inputs (Prodigy tokens, alignment
-        checks). Defaults to ``imr_nlp.tokenizer.blank()``.
+        checks). Defaults to ``imr_nlp.pipeline.tokenizer.blank()``.
     RETURNS (Path): the file or folder written.
     """
     if format not in FORMATS:
@@ -336,9 +332,9 @@ def read_annotations(path: str | Path, *, format: str, nlp: Language | None = No
         ``.txt`` file of a pair).
     format (str): one of ``FORMATS``.
     nlp (Language | None): makes the Docs (``nlp.make_doc``); defaults to
-        ``imr_nlp.tokenizer.blank()``.
+        ``imr_nlp.pipeline.tokenizer.blank()``.
     RETURNS (list[Doc]): one Doc per document, in file order (brat: by file
-        name), with ``doc.ents``, ``doc._.doc_id`` and, on NECESSITY spans,
+        name), with ``doc.ents``, ``doc._.imr_doc_id`` and, on NECESSITY spans,
         ``span._.is_negated``. Prodigy's ``answer`` key is not interpreted:
         filter rejected or ignored tasks before reading.
     """
@@ -362,9 +358,9 @@ def read_gold(path: str | Path, *, nlp: Language | None = None) -> list[Doc]:
     """Read a gold file (``shared/gold/*.jsonl``: ``id``, ``text``, ``spans``).
 
     path (str | Path): the JSONL file.
-    nlp (Language | None): makes the Docs; defaults to ``imr_nlp.tokenizer.blank()``.
-    RETURNS (list[Doc]): the Docs with ``ents``, ``_.doc_id``, ``_.is_negated``
-        on NECESSITY spans and, where the line has them, ``_.requests``.
+    nlp (Language | None): makes the Docs; defaults to ``imr_nlp.pipeline.tokenizer.blank()``.
+    RETURNS (list[Doc]): the Docs with ``ents``, ``_.imr_doc_id``, ``_.is_negated``
+        on NECESSITY spans and, where the line has them, ``_.imr_requests``.
     """
     _register()
     path = Path(path)
@@ -373,7 +369,7 @@ def read_gold(path: str | Path, *, nlp: Language | None = None) -> list[Doc]:
     docs = []
     for doc, obj in _read_prodigy(path, _get_nlp(nlp)):
         if "requests" in obj:
-            doc._.requests = obj["requests"]
+            doc._.imr_requests = obj["requests"]
         docs.append(doc)
     return docs
 
@@ -382,8 +378,8 @@ def to_docbin(docs: Iterable[Doc | Mapping[str, Any]], *, nlp: Language | None =
     """Pack documents into a DocBin for ``spacy train`` / ``spacy evaluate``.
 
     docs (Iterable[Doc | dict]): Docs or gold-style dicts, as for export_spans.
-    nlp (Language | None): tokenizes dict inputs; defaults to ``imr_nlp.tokenizer.blank()``.
-    RETURNS (DocBin): with user data stored, so ``doc._.doc_id`` and
+    nlp (Language | None): tokenizes dict inputs; defaults to ``imr_nlp.pipeline.tokenizer.blank()``.
+    RETURNS (DocBin): with user data stored, so ``doc._.imr_doc_id`` and
         ``span._.is_negated`` survive ``to_disk``/``get_docs``.
     """
     from spacy.tokens import DocBin
@@ -560,10 +556,10 @@ def _read_doccano(path: Path, nlp: Language) -> list[Doc]:
             w = f"{where}, negated {k}"
             if not isinstance(item, list) or len(item) != 2:
                 raise _fail(path, w, f"expected [start, end], got {item!r}")
-            span = by_offsets.get((item[0], item[1]))
-            if span is None or span.label != NEGATABLE:
+            target = by_offsets.get((item[0], item[1]))
+            if target is None or target.label != NEGATABLE:
                 raise _fail(path, w, f"{item!r} is not the offsets of a {NEGATABLE} label")
-            span.negated = True
+            target.negated = True
         docs.append(_make_doc(nlp, obj["text"], obj.get("id"), raw, path, where))
     return docs
 
@@ -717,12 +713,14 @@ def _read_label_studio(path: Path, nlp: Language) -> list[Doc]:
             choices = r["value"].get("choices")
             if not isinstance(choices, list) or not set(choices) <= {"negated"}:
                 raise _fail(path, w, f"'negated' choices must be ['negated'], got {choices!r}")
-            span = regions.get(r.get("id"))
-            if span is None:
+            region = regions.get(r.get("id"))
+            if region is None:
                 raise _fail(path, w, f"negation refers to no labelled region (id {r.get('id')!r})")
-            if span.label != NEGATABLE:
-                raise _fail(path, w, f"only {NEGATABLE} regions can be negated, not {span.label!r}")
-            span.negated = "negated" in choices
+            if region.label != NEGATABLE:
+                raise _fail(
+                    path, w, f"only {NEGATABLE} regions can be negated, not {region.label!r}"
+                )
+            region.negated = "negated" in choices
         docs.append(_make_doc(nlp, text, doc_id, raw, path, where))
     return docs
 

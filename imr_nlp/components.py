@@ -4,4 +4,6 @@ A saved pipeline loaded in a fresh process finds the factories through the
 ``spacy_factories`` entry points of pyproject.toml instead.
 """
 
-from . import abbreviations, context, entities, requests, sections, sentences, tokenizer  # noqa: F401
+from .pipeline import (  # noqa: F401
+    abbreviations, context, entities, requests, sections, sentences, structure, tokenizer,
+)

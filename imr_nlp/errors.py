@@ -6,7 +6,10 @@ looked up (``E003``) and a warning can be filtered by its class.
 
 from __future__ import annotations
 
+import re
 import warnings
+
+_CODE = re.compile(r"^\[([EW]\d{3})\]")
 
 
 class ImrWarning(UserWarning):
@@ -14,7 +17,13 @@ class ImrWarning(UserWarning):
 
 
 class ImrError(Exception):
-    """Base class of every error imr_nlp raises."""
+    """Base class of every error imr_nlp raises (its message starts with its code)."""
+
+    @property
+    def code(self) -> str | None:
+        """The code of the message ("E042"), or None for a message without one."""
+        m = _CODE.match(str(self))
+        return m.group(1) if m else None
 
 
 class PatternFileError(ImrError, ValueError):
@@ -32,6 +41,26 @@ class InputError(ImrError, ValueError):
 
 class AnnotationError(ImrError, ValueError):
     """A corrected annotation file does not fit its text (offsets, labels, JSON)."""
+
+
+class TrainingError(ImrError, ValueError):
+    """Training cannot start or finish (format, empty input, output folder, config)."""
+
+
+class ModelError(ImrError, ValueError):
+    """A folder given as a trained pipeline is not one (``load(model=...)``, ``--model``)."""
+
+
+class GoldFileError(ImrError, ValueError):
+    """A gold file for evaluation is missing or not in the format given."""
+
+
+class OutputError(ImrError, ValueError):
+    """An output path imr_nlp cannot write (unknown table format ...)."""
+
+
+class TextTooLongError(ImrError, ValueError):
+    """A text longer than ``nlp.max_length`` that cannot be split into letters (E016)."""
 
 
 class Errors:
@@ -75,6 +104,14 @@ class Errors:
     E043 = "[E043] Training config {path} not found."
     E044 = "[E044] spaCy training wrote no model-best in {path}."
     E045 = "[E045] {path} has no 'ner' component; is it a folder written by imr_nlp.training.train?"
+    E046 = (
+        "[E046] {path}: not a trained pipeline folder ({detail}); "
+        "give a folder written by imr-nlp train."
+    )
+    E050 = "[E050] Gold file {path} not found."
+    E051 = "[E051] {path}, line {line}: {problem} (is it gold JSONL? else pass --format)."
+    E052 = "[E052] Unknown gold format '{format}'. Known: {known}"
+    E060 = "[E060] {detail}"
 
 
 class Warnings:

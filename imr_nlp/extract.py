@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from .corpus.work import split_letters
-from .errors import Errors, ImrError
+from .errors import Errors, OutputError, TextTooLongError
 from .io import LETTER_SUFFIXES, atomic_write, iter_letter_paths
 from .records import FIELDS
 from .records.schema import LIST_FIELDS
@@ -124,7 +124,7 @@ def process_long_text(text: str, nlp: Any = None) -> list[Any]:
     pieces = split_letters(text, nlp.max_length)
     for piece in pieces:
         if len(piece) > nlp.max_length:
-            raise ImrError(Errors.E016.format(length=len(piece), max_length=nlp.max_length))
+            raise TextTooLongError(Errors.E016.format(length=len(piece), max_length=nlp.max_length))
     return list(nlp.pipe(pieces))
 
 
@@ -213,7 +213,7 @@ def extract(
     else:
         from .extensions import register
 
-        register()  # doc._.doc_id, also on a pipeline not built by imr_nlp.load()
+        register()  # doc._.imr_doc_id, also on a pipeline not built by imr_nlp.load()
     workers = n_process if n_process > 0 else (os.cpu_count() or 1)
 
     class _Forked:
@@ -237,7 +237,7 @@ def run_to(paths: Any, out: str | Path, engine: Any, **kw: Any) -> Summary:
     if is_dataset_dir(out):
         return run_corpus(paths, out, engine, exclude=(out,), **kw)
     if out.suffix.lower() not in FORMATS:
-        raise ImrError(Errors.E020.format(suffix=out.suffix))
+        raise OutputError(Errors.E020.format(suffix=out.suffix))
     parts = out.with_name(out.name + ".parts")
     summary = run_corpus(paths, parts, engine, exclude=(out, errors_path(out), parts), **kw)
     _stream_table(parts, out)
@@ -309,7 +309,7 @@ def write_table(records: list[dict[str, Any]], out: str | Path) -> None:
         with atomic_write(out, mode="wb") as f:
             pq.write_table(records_arrow_table(records), f)
     else:
-        raise ImrError(Errors.E020.format(suffix=out.suffix))
+        raise OutputError(Errors.E020.format(suffix=out.suffix))
 
 
 def read_table(path: str | Path):
@@ -341,7 +341,7 @@ def read_table(path: str | Path):
         files = [str(p) for p in committed_parts(path)] if path.is_dir() else str(path)
         rows = records_from_arrow(pyarrow.dataset.dataset(files, schema=arrow_schema()).to_table())
     else:
-        raise ImrError(Errors.E020.format(suffix=path.suffix))
+        raise OutputError(Errors.E020.format(suffix=path.suffix))
     return records_dataframe(rows)
 
 

@@ -9,7 +9,6 @@ page headers and footers and joins words broken across lines.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import secrets
@@ -32,6 +31,10 @@ BINARY_CONTROL_RATIO = 0.10
 E017_BINARY = Errors.E017
 # How many non-blank lines at the top and at the bottom of a page count as its edge.
 EDGE_LINES = 3
+# PDFium's marks: U+FFFE where a word was hyphenated at a line break; the error code of a
+# document that needs a password (FPDF_ERR_PASSWORD).
+PDFIUM_LINE_HYPHEN = "\ufffe"
+PDFIUM_PASSWORD_ERROR = 4
 
 _ALLOWED_CONTROLS = frozenset("\n\r\t\f")
 _LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl"}
@@ -172,6 +175,8 @@ def _pdf_rules() -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ..
         if kind == "keep_hyphen":
             keep.add(str(pattern).lower())
             continue
+        if kind == "body_line":
+            continue  # read by _body_line
         if kind != "drop_line":
             raise PatternFileError(
                 Errors.E002.format(path=path, line=f"rule {i}", problem=f"unknown kind {kind!r}")
@@ -192,12 +197,18 @@ def _pdf_rules() -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ..
 
 
 def pdf_to_text(path: str | Path) -> str:
-    """Extract and clean the text of a PDF letter with pypdf.
+    """Extract and clean the text of a PDF letter with pypdfium2 (PDFium).
+
+    The DWC publishes its letters AES-encrypted with an empty user password;
+    PDFium opens them without a password, as any reader does.
 
     Cleaning, in order:
 
-    1. Per page: newlines normalised, ligatures (fi, fl, ...) spelled out, NULs
-       and soft hyphens removed, trailing whitespace stripped from each line.
+    1. Per page: newlines normalised (PDFium ends lines with "\\r\\n"), a
+       line-break hyphen (PDFium's U+FFFE, which stands where a word was broken
+       at the end of a line) turned back into "-" and a line break, ligatures
+       (fi, fl, ...) spelled out, NULs and soft hyphens removed, trailing
+       whitespace stripped from each line.
     2. Page headers and footers dropped: lines matching a ``drop_line`` rule
        of ``patterns/pdf_noise.jsonl`` ("Page 2 of 4"; bare page numbers only
        among the first/last 3 non-blank lines of a page), and, when there are
@@ -226,36 +237,40 @@ def pdf_to_text(path: str | Path) -> str:
         password opens it, "bad_pdf" (E013), "no_text" (E011), "empty" (E010),
         "not_found" / "unreadable" (E015).
     """
-    from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError
-
     path = Path(path)
     data = _read_bytes(path)
-    try:
-        reader = PdfReader(io.BytesIO(data))
-    except Exception as e:  # pypdf raises many kinds on a corrupt file
-        raise _bad_pdf(path, e) from e
-    if reader.is_encrypted:
-        try:
-            opened = reader.decrypt("")
-        except Exception:
-            opened = 0
-        if not opened:
-            raise InputError(Errors.E012.format(path=path), reason="encrypted", path=str(path))
-    pages: list[str] = []
-    try:
-        for page in reader.pages:
-            pages.append(page.extract_text() or "")
-    except FileNotDecryptedError as e:
-        raise InputError(Errors.E012.format(path=path), reason="encrypted", path=str(path)) from e
-    except Exception as e:
-        raise _bad_pdf(path, e) from e
+    pages = _pdfium_pages(path, data)
     if not any(p.strip() for p in pages):
         raise InputError(Errors.E011.format(path=path), reason="no_text", path=str(path))
     text = clean_pdf_pages(pages)
     if not text.strip():
         raise InputError(Errors.E011.format(path=path), reason="no_text", path=str(path))
     return text
+
+
+def _pdfium_pages(path: Path, data: bytes) -> list[str]:
+    """The raw text of each page of a PDF, as PDFium extracts it."""
+    import pypdfium2
+
+    try:
+        pdf = pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError as e:
+        if getattr(e, "err_code", None) == PDFIUM_PASSWORD_ERROR:
+            raise InputError(Errors.E012.format(path=path), reason="encrypted", path=str(path)) from e
+        raise _bad_pdf(path, e) from e
+    try:
+        pages = []
+        for i in range(len(pdf)):
+            page = pdf[i]
+            textpage = page.get_textpage()
+            pages.append(textpage.get_text_range())
+            textpage.close()
+            page.close()
+        return pages
+    except Exception as e:  # PDFium reports a damaged page in several ways
+        raise _bad_pdf(path, e) from e
+    finally:
+        pdf.close()
 
 
 def _bad_pdf(path: Path, e: Exception) -> InputError:
@@ -294,6 +309,7 @@ def _page_lines(text: str) -> list[str]:
     text = normalize_newlines(text)
     for lig, spelled in _LIGATURES.items():
         text = text.replace(lig, spelled)
+    text = text.replace(PDFIUM_LINE_HYPHEN, "-\n")
     text = text.replace("\x00", "").replace("\u00ad\n", "-\n").replace("\u00ad", "")
     return [line.rstrip() for line in text.split("\n")]
 
@@ -312,7 +328,16 @@ def _repeated_edge_lines(page_lines: list[list[str]]) -> set[str]:
     for lines in page_lines:
         counts.update({_collapse(lines[i]) for i in _edge_indices(lines)})
     need = max(2, -(-len(page_lines) // 2))  # ceil(n / 2), at least 2 pages
-    return {line for line, n in counts.items() if n >= need and line}
+    body = _body_line()
+    # a line of running text ("necessary." ending an item on several pages) is no header
+    return {line for line, n in counts.items() if n >= need and line and not body.search(line)}
+
+
+@lru_cache(maxsize=1)
+def _body_line() -> re.Pattern[str]:
+    rows = [r["pattern"] for r in read_jsonl(patterns_dir() / "pdf_noise.jsonl", required=("kind", "pattern"))
+            if r["kind"] == "body_line"]
+    return re.compile("|".join(f"(?:{p})" for p in rows) if rows else r"(?!)")
 
 
 _HYPHEN_BREAK = re.compile(

@@ -170,12 +170,12 @@ def _run_one(nlp: Any, text: str, ctx: dict[str, Any]) -> dict[str, Any]:
     """Process one letter; an exception becomes a ``pipeline_error`` row."""
     try:
         doc = nlp.make_doc(text)
-        doc._.doc_id = ctx["doc_id"]  # records and their warnings name the letter
+        doc._.imr_doc_id = ctx["doc_id"]  # records and their warnings name the letter
         doc = nlp(doc)
     except Exception as e:
         msg = Errors.E019.format(path=ctx["path"], stage="processing", detail=f"{type(e).__name__}: {e}")
         return {**ctx, "error": {"reason": "pipeline_error", "message": msg}, "records": []}
-    records = doc._.requests or []
+    records = doc._.imr_requests or []
     for r in records:
         r["doc_id"] = ctx["doc_id"]
     return {**ctx, "records": records, "doc_warnings": list(doc._.imr_warnings or [])}

@@ -75,11 +75,12 @@ def read_jsonl(path: str | Path, *, required: tuple[str, ...] = ()) -> list[dict
 SCHEMAS: dict[str, tuple[str, ...]] = {
     "drugs": ("label", "pattern", "id"),
     "drug_classes": ("label", "pattern", "id"),
+    "drug_class_rules": ("kind", "pattern"),
     "dosage": ("label", "pattern"),
     "guidelines": ("label", "kind", "pattern"),
     "diagnoses": ("label", "kind", "pattern"),
     "necessity": ("label", "pattern"),
-    "sections": ("category", "literal"),
+    "structure": ("kind",),
     "context": ("literal", "category", "direction"),
     "tokenizer": ("kind", "pattern"),
     "sentences": ("kind", "pattern"),
@@ -89,8 +90,19 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Views of a rule file: name -> (file, kind). The section titles are the "section" rows of
+# the one structure file, so that every component reads the same titles.
+VIEWS: dict[str, tuple[str, str]] = {"sections": ("structure", "section")}
+
+
 @lru_cache(maxsize=None)
 def _load_cached(name: str) -> tuple[dict[str, Any], ...]:
+    if name in VIEWS:
+        source, kind = VIEWS[name]
+        return tuple(
+            {k: v for k, v in r.items() if k in ("category", "literal")}
+            for r in _load_cached(source) if r["kind"] == kind
+        )
     if name not in SCHEMAS:
         raise PatternFileError(Errors.E003.format(name=name, known=sorted(SCHEMAS)))
     rows = read_jsonl(patterns_dir() / f"{name}.jsonl", required=SCHEMAS[name])

@@ -17,7 +17,7 @@ best model, then source its ``ner`` into the rule pipeline.
 Conflict rule of the combined pipeline: ``trained_ner`` sets ``doc.ents`` and
 ``imr_entities`` runs with ``overwrite_ents=False``: the rules tag as usual, every
 rule span wins any overlap with a trained span (and keeps its attributes:
-``_.generic``, ``_.drug_class``, ``_.guideline_source`` ...), and a trained span is
+``_.imr_generic``, ``_.imr_drug_class``, ``_.imr_guideline_source`` ...), and a trained span is
 added only where no rule span overlaps it, and only for the labels in the model's
 ``fill_labels`` (``imr_meta.json``): those for which the trained model beat the
 rules on the dev letters at training time. The model adds what the rules miss and
@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Errors, Warnings, warn
+from .errors import Errors, ImrError, ModelError, TrainingError, Warnings, warn
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -70,12 +70,12 @@ def read_docs(paths: str | Path | Iterable[str | Path], *, format: str = "prodig
 
     paths (str | Path | Iterable): annotation files (for brat: folders).
     format (str): one of ``TRAIN_FORMATS``; "gold" reads ``shared/gold/*.jsonl``.
-    RETURNS (list[Doc]): the Docs with ``doc.ents`` and ``doc._.doc_id``, in file order.
+    RETURNS (list[Doc]): the Docs with ``doc.ents`` and ``doc._.imr_doc_id``, in file order.
     """
     from .annotations import read_annotations, read_gold
 
     if format not in TRAIN_FORMATS:
-        raise ValueError(Messages.E040.format(format=format, known=", ".join(TRAIN_FORMATS)))
+        raise TrainingError(Messages.E040.format(format=format, known=", ".join(TRAIN_FORMATS)))
     docs: list[Doc] = []
     for path in _as_paths(paths):
         if format == "gold":
@@ -90,7 +90,7 @@ def split_docs(
 ) -> tuple[list[Doc], list[Doc], bool]:
     """Split documents into train and dev, deterministically, by whole document.
 
-    The documents are ordered by ``doc._.doc_id`` (then position), shuffled with
+    The documents are ordered by ``doc._.imr_doc_id`` (then position), shuffled with
     ``random.Random(seed)``, and the first ``max(1, round(dev_share * n))`` go to
     dev (never all of them). A single document is both train and dev.
 
@@ -140,7 +140,7 @@ def train(
     paths = _as_paths(corrected_paths)
     docs = [d for d in read_docs(paths, format=format) if d.text.strip()]
     if not docs:
-        raise ValueError(Messages.E041.format(paths=", ".join(map(str, paths))))
+        raise TrainingError(Messages.E041.format(paths=", ".join(map(str, paths))))
     if command is None:
         command = (
             f"imr_nlp.training.train({[str(p) for p in paths]!r}, {str(out_dir)!r}, "
@@ -174,14 +174,14 @@ def train_on_docs(
     import spacy
     from spacy.cli.train import train as spacy_train
 
-    from . import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
+    from .pipeline import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
     from .annotations import LABELS, to_docbin
 
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
     config_path = Path(config_path) if config_path is not None else default_config_path()
     if not config_path.is_file():
-        raise FileNotFoundError(Messages.E043.format(path=config_path))
+        raise TrainingError(Messages.E043.format(path=config_path))
     train_docs, dev_docs, dev_is_train = split_docs(docs, dev_share=dev_share, seed=seed)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="imr_nlp_train_") as tmp:
@@ -205,7 +205,7 @@ def train_on_docs(
             logger.debug("spaCy training log:\n%s", log.getvalue())
         best = tmp_dir / "output" / "model-best"
         if not (best / "config.cfg").is_file():
-            raise RuntimeError(Messages.E044.format(path=tmp_dir / "output"))
+            raise TrainingError(Messages.E044.format(path=tmp_dir / "output"))
         if out_dir.exists():
             shutil.rmtree(out_dir)
         # Only model-best is kept: model-last is never copied.
@@ -285,14 +285,25 @@ def load_trained_only(path: str | Path) -> Language:
     """
     import spacy
 
-    from . import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
+    from .pipeline import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
     from .extensions import register
 
     register()
-    return spacy.load(path)
+    folder = Path(path)
+    if not (folder / "config.cfg").is_file():
+        detail = "no such folder" if not folder.exists() else "no config.cfg in it"
+        raise ModelError(Errors.E046.format(path=path, detail=detail))
+    try:
+        return spacy.load(folder)
+    except ImrError:
+        raise
+    except (OSError, ValueError, KeyError) as e:  # spaCy's errors of a broken folder
+        raise ModelError(Errors.E046.format(path=path, detail=_one_line(e))) from e
 
 
-def load_trained(path: str | Path, *, disable: Iterable[str] = ()) -> Language:
+def load_trained(
+    path: str | Path, *, disable: Iterable[str] = (), fill_labels: Iterable[str] | None = None
+) -> Language:
     """The rule pipeline with the trained NER sourced in as ``trained_ner``.
 
     ``trained_ner`` runs before ``imr_entities``, which is rebuilt with
@@ -302,6 +313,8 @@ def load_trained(path: str | Path, *, disable: Iterable[str] = ()) -> Language:
     path (str | Path): a folder written by :func:`train`.
     disable (Iterable[str]): component names to leave out; "trained_ner" gives
         the rule pipeline alone.
+    fill_labels (Iterable[str] | None): the labels trained spans may fill; None takes
+        ``fill_labels`` of the model's ``imr_meta.json`` (cross-validation passes all labels).
     RETURNS (Language): the combined pipeline.
     """
     from . import PIPE_NAMES, load
@@ -312,14 +325,16 @@ def load_trained(path: str | Path, *, disable: Iterable[str] = ()) -> Language:
         return nlp
     trained = load_trained_only(path)
     if "ner" not in trained.pipe_names:
-        raise ValueError(Messages.E045.format(path=path))
+        raise ModelError(Messages.E045.format(path=path))
     check_compatible(nlp, trained, path=path)
     if "imr_entities" in nlp.pipe_names:
         config = dict(nlp.get_pipe_config("imr_entities"))
         factory = config.pop("factory")
         config["overwrite_ents"] = False
         meta_path = Path(path) / META_FILE
-        if meta_path.is_file():
+        if fill_labels is not None:
+            config["fill_labels"] = list(fill_labels)
+        elif meta_path.is_file():
             fill = json.loads(meta_path.read_text(encoding="utf8")).get("fill_labels")
             if fill is not None:
                 config["fill_labels"] = list(fill)
@@ -354,7 +369,8 @@ def check_compatible(nlp: Language, trained: Language, *, path: Any = None) -> b
     ]:
         warn(Messages.W040.format(path=path))
         ok = False
-    unknown = sorted(set(trained.get_pipe("ner").labels) - set(LABELS))
+    ner: Any = trained.get_pipe("ner")
+    unknown = sorted(set(ner.labels) - set(LABELS))
     if unknown:
         warn(Messages.W041.format(path=path, labels=", ".join(unknown)))
         ok = False
@@ -409,7 +425,7 @@ def leave_one_out(
     """
     docs = [d for d in read_docs(gold_path, format=format) if d.text.strip()]
     if len(docs) < 2:
-        raise ValueError(Messages.E041.format(paths=gold_path))
+        raise TrainingError(Messages.E041.format(paths=gold_path))
     folds: list[dict[str, Any]] = []
     preds = []
     started = time.perf_counter()
@@ -456,7 +472,7 @@ def _as_paths(paths: str | Path | Iterable[str | Path]) -> list[Path]:
 
 
 def _doc_id(doc: Doc, index: int) -> str:
-    doc_id = doc._.doc_id if doc.has_extension("doc_id") else None
+    doc_id = doc._.imr_doc_id if doc.has_extension("imr_doc_id") else None
     return str(doc_id) if doc_id is not None else f"#{index}"
 
 
@@ -464,7 +480,7 @@ def _check_out_dir(out_dir: Path) -> None:
     if out_dir.exists() and (not out_dir.is_dir() or (
         any(out_dir.iterdir()) and not (out_dir / "config.cfg").is_file()
     )):
-        raise ValueError(Messages.E042.format(path=out_dir))
+        raise TrainingError(Messages.E042.format(path=out_dir))
 
 
 def _tidy(out_dir: Path, config_path: Path) -> None:
@@ -505,6 +521,11 @@ def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, Any]:
     f = 2 * p * r / (p + r) if p + r else 0.0
     return {"p": round(p, 4), "r": round(r, 4), "f": round(f, 4),
             "tp": tp, "n_pred": n_pred, "n_gold": n_gold}
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _version() -> str:

@@ -106,6 +106,14 @@ CLASS_WORDS: dict[str, list[str]] = {
         "cox-2 inhibitors",
         "cox 2 inhibitor",
         "cox 2 inhibitors",
+        "anti-inflammatory",
+        "anti-inflammatories",
+        "antiinflammatory",
+        "antiinflammatories",
+        "anti-inflammatory drug",
+        "anti-inflammatory drugs",
+        "anti-inflammatory medication",
+        "anti-inflammatory medications",
     ],
     "anticonvulsant": [
         "anticonvulsant",
@@ -181,6 +189,8 @@ CLASS_WORDS: dict[str, list[str]] = {
         "topical compounds",
         "topical nsaid",
         "topical nsaids",
+        "analgesic",
+        "analgesics",
     ],
     "antipsychotic": [
         "antipsychotic",
@@ -212,6 +222,24 @@ CLASS_WORDS: dict[str, list[str]] = {
     ],
     "antihistamine": ["antihistamine", "antihistamines", "anti-histamine", "anti-histamines"],
     "triptan": ["triptan", "triptans"],
+    "other": [
+        "laxative",
+        "laxatives",
+        "stool softener",
+        "stool softeners",
+        "anticoagulant",
+        "anticoagulants",
+        "anti-coagulant",
+        "anti-coagulants",
+        "antiemetic",
+        "antiemetics",
+        "anti-emetic",
+        "anti-emetics",
+        "antibiotic",
+        "antibiotics",
+        "antihypertensive",
+        "antihypertensives",
+    ],
 }
 
 # --- filters for dictionary synonyms (never applied to curated entries) -------------

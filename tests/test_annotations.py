@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(not GOLD.is_file(), reason="gold seeds.jsonl not
 
 @lru_cache(maxsize=1)
 def _nlp():
-    from imr_nlp.tokenizer import blank
+    from imr_nlp.pipeline.tokenizer import blank
 
     return blank()
 

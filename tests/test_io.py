@@ -404,7 +404,7 @@ def test_pdf_noise_rules_are_valid():
     rows = read_jsonl(patterns_dir() / "pdf_noise.jsonl", required=("kind", "pattern"))
     drops = [re.compile(r["pattern"]) for r in rows if r["kind"] == "drop_line"]
     assert drops
-    assert {r["kind"] for r in rows} <= {"drop_line", "keep_hyphen"}
+    assert {r["kind"] for r in rows} <= {"drop_line", "keep_hyphen", "body_line"}
     for footer in ("Page 2 of 4", "  page 3/4 ", "Page 7"):
         assert any(r.search(footer) for r in drops), footer
     for body in ("Opioids Page(s): 78, 80.", "Norco 10mg, #90: Upheld", "on page 2 of the report"):
@@ -521,3 +521,20 @@ def test_folder_named_like_a_letter_is_unreadable(tmp_path):
     with pytest.raises(InputError, match=r"\[E015\]") as e:
         read_letter(path)
     assert e.value.reason == "unreadable"
+
+
+def test_running_text_at_page_edges_is_not_taken_for_a_footer():
+    """'necessary.' ending an item on two pages is text, not a repeated footer."""
+    from imr_nlp.io import clean_pdf_pages
+
+    pages = ["Case Number: CM16-1\nA first line\nthe request is not medically\nnecessary.",
+             "Case Number: CM16-1\nNext item: Upheld\nthe request is not medically\nnecessary."]
+    text = clean_pdf_pages(pages)
+    assert text.count("necessary.") == 2 and "Case Number" not in text
+
+
+def test_pdfium_line_break_hyphen_becomes_a_hyphenated_break():
+    from imr_nlp.io import clean_pdf_pages
+
+    assert clean_pdf_pages(["trials of anti\ufffedepressants and guide\ufffelines"]) == (
+        "trials of anti-depressants and guidelines\n")

@@ -243,7 +243,7 @@ def test_class_words(classes):
 def test_every_pattern_matches_itself_in_a_sentence(drugs, classes):
     from spacy.matcher import PhraseMatcher
 
-    from imr_nlp.tokenizer import blank
+    from imr_nlp.pipeline.tokenizer import blank
 
     nlp = blank()
     rows = drugs + classes

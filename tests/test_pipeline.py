@@ -8,7 +8,7 @@ import warnings
 import pytest
 
 import imr_nlp
-from imr_nlp.scoring import score_docs
+from imr_nlp.evaluation import score_docs
 
 from .conftest import EXAMPLES, GOLD, run_text
 
@@ -110,7 +110,7 @@ def test_newer_layout_sections(nlp):
     doc = run_text(nlp, (EXAMPLES / "newer_documents_reviewed.txt").read_text())
     cats = [c for c, *_ in doc._.imr_sections]
     assert "documents_reviewed" in cats and "decisions" in cats and "case_summary" in cats
-    assert any(e._.section_category == "case_summary" for e in doc.ents)
+    assert any(e._.imr_section_category == "case_summary" for e in doc.ents)
 
 
 def test_defined_abbreviation_takes_long_form_label(nlp):
@@ -120,7 +120,7 @@ def test_defined_abbreviation_takes_long_form_label(nlp):
     crps = [e for e in doc.ents if e.text == "CRPS"]
     assert len(crps) == 2
     assert all(e.label_ == "DIAGNOSIS" for e in crps)
-    assert all(e._.long_form == "Complex Regional Pain Syndrome" for e in crps)
+    assert all(e._.imr_long_form == "Complex Regional Pain Syndrome" for e in crps)
 
 
 @pytest.mark.parametrize(

@@ -115,7 +115,8 @@ def test_to_dataframe_columns_and_lists(gold_docs):
     assert list(df.columns) == list(FIELDS)
     assert len(df) == 8
     assert isinstance(df.loc[0, "reviewer_specialties"], list)
-    assert df["quantity"].dtype.name == "Float64"  # "106.32gm" stays 106.32 (records.md)
+    # a count, or a non-whole amount of a cream ("106.32gm"): nullable floats (records.md)
+    assert df["quantity"].dtype.name == "Float64"
 
 
 @pytest.mark.parametrize(
@@ -131,7 +132,8 @@ def test_strength_mg(s, mg):
     "freq,n",
     [("QID", 4.0), ("TID", 3.0), ("BID", 2.0), ("twice daily", 2.0), ("once daily", 1.0), ("qhs", 1.0),
      ("at bedtime", 1.0), ("every 6 hours", 4.0), ("q8h", 3.0), ("q12h", 2.0), ("every four hours", 6.0),
-     ("q4-6h prn", 6.0), ("as needed", None), ("PRN", None)],
+     # a range of hours states no count (real-letter gold: "every 4-6 hrs as needed" -> null)
+     ("q4-6h prn", None), ("every 4-6 hours", None), ("as needed", None), ("PRN", None)],
 )
 def test_doses_per_day(freq, n):
     assert doses_per_day(freq) == n

@@ -3,8 +3,8 @@ the conflict rule, the shipped model and the leave-one-out metrics.
 
 Training here runs spaCy's trainer for a few steps on two made-up letters (a
 few seconds). spaCy 3.7.5 / thinc 8.2.5 give no UserWarning while training,
-sourcing or loading, so no warning is filtered beyond pyproject's
-DeprecationWarning filters (click's ``split_arg_string`` on ``import spacy``).
+sourcing or loading, so no warning is filtered beyond pyproject's named
+third-party filters (click's ``split_arg_string`` on ``import spacy``).
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def test_check_compatible_warns_on_other_tokens(tiny_model, combined):
 
 
 def test_split_docs_is_deterministic_by_document():
-    from imr_nlp.tokenizer import blank
+    from imr_nlp.pipeline.tokenizer import blank
 
     nlp = blank()
     docs = [nlp.make_doc(f"letter {i}") for i in range(5)]
@@ -192,7 +192,7 @@ def test_split_docs_is_deterministic_by_document():
 
 
 def test_score_exact():
-    from imr_nlp.tokenizer import blank
+    from imr_nlp.pipeline.tokenizer import blank
 
     nlp = blank()
     gold, pred = nlp.make_doc("Xanax 1mg #120"), nlp.make_doc("Xanax 1mg #120")
@@ -227,7 +227,7 @@ def test_shipped_model_files():
 
 def test_shipped_combined_pipeline_scores_at_least_the_rules_on_the_seeds():
     import imr_nlp
-    from imr_nlp.scoring import evaluate_file
+    from imr_nlp.evaluation import evaluate_file
 
     from .conftest import GOLD, REPO
 

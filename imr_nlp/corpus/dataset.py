@@ -29,7 +29,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..errors import Errors, ImrError
+from ..errors import Errors, OutputError
 from ..io import atomic_write, atomic_write_bytes
 
 ERRORS_DIR = "_errors"
@@ -79,7 +79,7 @@ class DatasetWriter:
     resume (bool): keep the committed partitions (``done`` holds their letters);
         else the dataset's own files are removed first.
     meta (dict): the provenance of this run (``provenance()``).
-    RAISES (ImrError): E021 if the folder holds files that are not a dataset's;
+    RAISES (OutputError): E021 if the folder holds files that are not a dataset's;
         E022 if ``resume`` would mix partitions of other rules or another version.
     """
 
@@ -137,7 +137,7 @@ class DatasetWriter:
                    if p.name not in allowed and not p.name.startswith(".")
                    and not (p.name.startswith("part-") and p.suffix == ".parquet")]
         if foreign:
-            raise ImrError(Errors.E021.format(path=self.folder, names=sorted(foreign)[:3]))
+            raise OutputError(Errors.E021.format(path=self.folder, names=sorted(foreign)[:3]))
 
     def _clear(self) -> None:
         for p in self._ours():
@@ -164,7 +164,7 @@ class DatasetWriter:
             return
         for key in ("imr_nlp.version", "imr_nlp.rules_sha256"):
             if run.get("meta", {}).get(key) != self.meta[key]:
-                raise ImrError(Errors.E022.format(path=self.folder, what=key))
+                raise OutputError(Errors.E022.format(path=self.folder, what=key))
 
     def start(self) -> None:
         """Record this run's provenance before the first partition (what --resume checks)."""

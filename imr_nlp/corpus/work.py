@@ -16,10 +16,6 @@ from typing import Any
 
 from ..errors import Errors, ImrWarning, InputError, Warnings
 
-_LETTER_START = re.compile(
-    r"(?m)^[ \t]*(?:HOW THE IMR FINAL DETERMINATION WAS MADE"
-    r"|INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE)"
-)
 # Lone surrogates are valid in a Python str (pypdf decodes with "surrogatepass") but
 # spaCy's tokenizer cannot hash them; one for one, U+FFFD keeps every offset.
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -51,7 +47,7 @@ def build_pipeline(model: str | None = None, factory: Any = None) -> Any:
         from .. import load
 
         nlp = load(model)
-    register()  # doc._.doc_id, also on a pipeline not built by imr_nlp.load()
+    register()  # doc._.imr_doc_id, also on a pipeline not built by imr_nlp.load()
     return nlp
 
 
@@ -62,7 +58,9 @@ def split_letters(text: str, max_length: int) -> list[str]:
     """
     if len(text) <= max_length:
         return [text]
-    starts = [m.start() for m in _LETTER_START.finditer(text)]
+    from ..rules.structure import shipped
+
+    starts = shipped().letter_starts(text)
     if not starts or starts[0] != 0:
         starts = [0] + starts
     ends = starts[1:] + [len(text)]
@@ -125,14 +123,15 @@ def run_letter(nlp: Any, task: Task) -> tuple[list[dict[str, Any]], list[dict[st
             continue
         try:
             doc = nlp.make_doc(piece)
-            doc._.doc_id = doc_id  # records and their warnings name the letter
+            doc._.imr_doc_id = doc_id  # records and their warnings name the letter
+            doc._.imr_source_path = task.path
             doc = nlp(doc)
         except Exception as e:
             msg = Errors.E019.format(path=task.path, stage="processing",
                                      detail=f"{type(e).__name__}: {e}")
             errors.append(error_row(task, "error", "pipeline_error", msg, doc_id))
             continue
-        recs = doc._.requests or []
+        recs = doc._.imr_requests or []
         if not recs:
             errors.append(error_row(task, "warning", "no_decision_section",
                                     Warnings.W002.format(doc_id=doc_id), doc_id))

@@ -17,7 +17,7 @@ from spacy.symbols import ORTH
 from spacy.tokenizer import Tokenizer
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex, registry
 
-from .patterns import load_patterns
+from ..patterns import load_patterns
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")

@@ -15,7 +15,15 @@ filters, then overlaps are resolved once and ``doc.ents`` is set once:
 - a class word naming an effect ("muscle relaxant effects", "range of action
   includes ... anticonvulsant") is not a DRUG_CLASS;
 - an abbreviation the letter defines ("Complex Regional Pain Syndrome
-  (CRPS)") takes the label of its long form and carries it in ``_.long_form``.
+  (CRPS)") takes the label of its long form and carries it in ``_.imr_long_form``;
+- a lexicon phrase split by a PDF line break ("proton pump \ninhibitors",
+  "anti-\ndepressants") is found, and a drug name of FUZZY_MIN_LEN letters or more
+  misspelled by one letter ("diazempam") is a DRUG;
+- a class span keeps its modifiers outside ("topical analgesics" gives
+  ``analgesics``, "narcotic analgesics" ``analgesics``), "non-opioid" is no class
+  (``patterns/drug_class_rules.jsonl``);
+- a named condition of the lexicon that the letter denies, rules out or reports
+  as a finding ("MRI to rule out rotator cuff tear") is no DIAGNOSIS.
 """
 
 import json
@@ -29,24 +37,32 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import ensure_path, filter_spans
 
-from .diagnoses import DiagnosisLists
-from .extensions import register
-from .guidelines import GuidelineFinder
-from .patterns import load_patterns, read_jsonl, SCHEMAS
-from .spans import compile_rules, iter_matches
+from ..rules.diagnoses import DiagnosisLists
+from ..extensions import register
+from ..factories import imr_factory
+from ..rules.guidelines import GuidelineFinder
+from ..patterns import load_patterns, read_jsonl, SCHEMAS
+from ..rules.spans import compile_rules, iter_matches
 
-RULE_FILES = ("drugs", "drug_classes", "dosage", "guidelines", "diagnoses", "necessity")
+RULE_FILES = ("drugs", "drug_classes", "drug_class_rules", "dosage", "guidelines", "diagnoses", "necessity")
 HIGH = frozenset({"GUIDELINE", "OUTCOME", "NECESSITY"})  # win every overlap
 _ONE_WORD = re.compile(r"^[a-z]+$")
 ANCHORED = {"FREQUENCY", "STRENGTH"}
 
 _EFFECT_AFTER = re.compile(
     r"(?:(?:\s*,\s*|\s*/\s*|\s+(?:and|or)\s+|\s+)"
-    r"(?!(?:have|has|had|are|is|was|were|cause|causes|with|of|side|adverse|the)\b)[a-z-]+){0,3}"
+    r"(?!(?:have|has|had|are|is|was|were|cause|causes|with|of|side|adverse|the|that|which|who)\b)[a-z-]+){0,3}"
     r"\s+(?:effects?|properties|activity)\b"
 )
 _ACTION_BEFORE = re.compile(r"(?i)\b(?:range\s+of\s+action|actions?)\s+includes?\b[^.]*$")
 _UNIT_AFTER = re.compile(r"(?i)\s+(?:sulfate\s+)?(?:equivalen|milligram\s+equivalen)")
+# a line break inside a phrase ("muscle \nrelaxants", "anti-\ndepressants"): the words on each side
+_BREAK = re.compile(r"[ \t]*\n\s*")
+_WORDS_BEFORE = re.compile(r"((?:[\w'/-]+[ \t]+){0,4}[\w'/-]+)$")
+_WORDS_AFTER = re.compile(r"[\w'/-]+(?:[ \t]+[\w'/-]+){0,4}")
+_NEAR_WORD = re.compile(r"[\w'/-]+")
+FUZZY_MIN_LEN = 7  # letters a drug name needs before a one-letter misspelling of it is tagged
+BREAK_LOOKBACK = 80  # characters before a line break searched for the start of a phrase
 _MED_AFTER = re.compile(r"(?i)\s+(?:of\s+)?(?:oral\s+)?(?:morphine\s+equivalen|MED\b|MME\b|morphine\s+milligram)")
 
 
@@ -81,6 +97,13 @@ class Entities:
         self.fill_labels = None if fill_labels is None else set(fill_labels)
         self.set_rules({name: load_patterns(name) for name in RULE_FILES})
 
+    def score(self, examples: Any, **kwargs: Any) -> dict[str, Any]:
+        """spaCy's span scores of ``doc.ents`` (ents_p/r/f, ents_per_type), for
+        ``nlp.evaluate`` and ``spacy evaluate`` (see ``imr_nlp.evaluation.score_ents``)."""
+        from ..evaluation import score_ents
+
+        return score_ents(examples, **kwargs)
+
     # -- building -------------------------------------------------------------
     def set_rules(self, rules: dict[str, list[dict[str, Any]]]) -> None:
         """Build matchers and regexes from rule rows (one list per file of RULE_FILES)."""
@@ -98,6 +121,14 @@ class Entities:
         for row in rules["diagnoses"]:
             if row["kind"] == "term":
                 groups.setdefault("DIAGNOSIS||", []).append(row["pattern"])
+        class_rules = rules["drug_class_rules"]
+        self._class_modifiers = [re.compile(r["pattern"]) for r in class_rules if r["kind"] == "modifier"]
+        self._class_not_after = [re.compile(r["pattern"]) for r in class_rules if r["kind"] == "not_after"]
+        # every lexicon phrase by its words, lower case, for phrases a line break splits
+        self._by_words: dict[str, str] = {}
+        for key, phrases in groups.items():
+            for phrase in phrases:
+                self._by_words.setdefault(" ".join(phrase.lower().split()), key)
         # One-word entries are looked up by the hash of the lower-case token (one vectorised
         # step per letter); tokenizing thousands of them into PhraseMatcher patterns would
         # create a lexeme for each and cost a third of load().
@@ -114,6 +145,11 @@ class Entities:
                     multi.append(phrase)
             if multi:
                 self.matcher.add(key, list(self.nlp.tokenizer.pipe(multi)))
+        # misspellings are looked for only near the curated names (not the dictionary's
+        # foreign and historical synonyms)
+        curated = {r["pattern"] for r in rules["drugs"] if "source" not in r}
+        self._fuzzy = _FuzzyIndex({vocab.strings[h]: k for h, k in single.items()
+                                   if self.lexicon[k][0] == "DRUG" and vocab.strings[h] in curated})
         self._single_hashes = numpy.array(sorted(single), dtype="uint64")
         self._single_keys = single
         regex_rows = rules["dosage"] + rules["necessity"]
@@ -138,10 +174,20 @@ class Entities:
             pos = numpy.searchsorted(self._single_hashes, lower).clip(0, len(self._single_hashes) - 1)
             for i in numpy.flatnonzero(self._single_hashes[pos] == lower):
                 found.append((self._single_keys[int(lower[i])], int(i), int(i) + 1))
-            found.sort(key=lambda x: x[1])
+        found.extend(self._broken_phrases(doc, text))
+        if self._fuzzy.words:
+            taken = {i for _, st, en in found for i in range(st, en)}
+            for tok in doc:
+                if tok.i not in taken and len(tok) >= self._fuzzy.min_len and tok.is_alpha:
+                    key = self._fuzzy.get(tok.lower_)
+                    if key is not None:
+                        found.append((key, tok.i, tok.i + 1))
+        found.sort(key=lambda x: x[1])
         for key, start, end in found:
             label, generic, cls = self.lexicon[key]
             span = Span(doc, start, end, label=label)
+            if label == "DIAGNOSIS" and self.diagnoses.finding_before(text, span.start_char):
+                continue
             span._.generic = generic
             span._.drug_class = cls
             out.append(span)
@@ -157,10 +203,16 @@ class Entities:
         for start, end, row in matches:
             span = _char_span(doc, start, end, row["label"])
             if span is not None:
-                if row["label"] == "OUTCOME":
-                    span._.outcome = span.text.lower()
                 out.append(span)
-        for g in self.guidelines(text):
+        # OUTCOME: the decision word of each item of the letter's structure (imr_structure)
+        layout = doc._.imr_structure if Doc.has_extension("imr_structure") else None
+        for item in (layout or {}).get("items", []):
+            if item.get("outcome_span"):
+                span = _char_span(doc, *item["outcome_span"], "OUTCOME")
+                if span is not None:
+                    span._.imr_outcome = item["outcome"]
+                    out.append(span)
+        for g in self.guidelines(text, layout["regions"] if layout else None):
             span = _char_span(doc, g["start"], g["end"], "GUIDELINE")
             if span is not None:
                 span._.guideline_source = g["source"]
@@ -172,6 +224,58 @@ class Entities:
                 out.append(span)
         return out
 
+    def _broken_phrases(self, doc: Doc, text: str) -> list[tuple[str, int, int]]:
+        """Lexicon phrases that a PDF line break splits ("proton pump \ninhibitors",
+        "anti-\ndepressants"), as (key, start token, end token); the longest at each break."""
+        out = []
+        for m in _BREAK.finditer(text):
+            a, b = m.start(), m.end()
+            if a == 0 or b >= len(text) or not text[a - 1].isalnum() and text[a - 1] != "-":
+                continue
+            before = _WORDS_BEFORE.search(text, max(0, a - BREAK_LOOKBACK), a)
+            after = _WORDS_AFTER.match(text, b)
+            if before is None or after is None:
+                continue
+            left = [(w.start(), w.group()) for w in _NEAR_WORD.finditer(text, before.start(), a)]
+            right = [(w.end(), w.group()) for w in _NEAR_WORD.finditer(text, b, after.end())]
+            best = None
+            for i in range(len(left)):
+                for j in range(len(right), 0, -1):
+                    words = [w for _, w in left[i:]]
+                    tail = [w for _, w in right[:j]]
+                    joins = [" ".join(words + tail)]
+                    if words[-1].endswith("-"):  # a hyphen at the line end: kept or soft
+                        joins = [" ".join(words[:-1] + [words[-1] + tail[0]] + tail[1:]),
+                                 " ".join(words[:-1] + [words[-1][:-1] + tail[0]] + tail[1:])]
+                    key = next((self._by_words[j_.lower()] for j_ in joins if j_.lower() in self._by_words), None)
+                    if key is not None:
+                        best = (key, left[i][0], right[j - 1][0])
+                        break
+                if best:
+                    break
+            if best:
+                span = doc.char_span(best[1], best[2])
+                if span is not None:
+                    out.append((best[0], span.start, span.end))
+        return out
+
+    def _strip_class_modifiers(self, spans: list[Span]) -> list[Span]:
+        """annotation.md: a class span keeps its modifiers outside ("topical analgesics" gives
+        ``analgesics``): a class candidate whose first words are modifiers is dropped when a class
+        candidate of the rest ends where it ends."""
+        classes = [s for s in spans if s.label_ == "DRUG_CLASS"]
+        if len(classes) < 2:
+            return spans
+        drop = set()
+        for a in classes:
+            for b in classes:
+                if b.end == a.end and b.start > a.start and all(
+                    any(r.match(t.lower_) for r in self._class_modifiers) or t.is_space
+                    for t in a.doc[a.start : b.start]
+                ):
+                    drop.add((a.start, a.end))
+        return [s for s in spans if s.label_ != "DRUG_CLASS" or (s.start, s.end) not in drop]
+
     def keep(self, span: Span, text: str) -> bool:
         """The close-call filters of annotation.md that need only the text around a span."""
         after = text[span.end_char : span.end_char + 80]
@@ -179,11 +283,16 @@ class Entities:
             return False
         if span.label_ == "STRENGTH" and _MED_AFTER.match(after):
             return False
+        if span.label_ == "DIAGNOSIS" and (self.diagnoses.denied_before(text, span.start_char)
+                                          or self.diagnoses.absent_after(text, span.end_char)):
+            return False
         if span.label_ == "DRUG_CLASS":
             if _EFFECT_AFTER.match(after):
                 return False
             before = text[max(0, span.start_char - 160) : span.start_char]
             if _ACTION_BEFORE.search(before):
+                return False
+            if any(r.search(before[-12:]) for r in self._class_not_after):
                 return False
         return True
 
@@ -195,7 +304,7 @@ class Entities:
             e for e in doc.ents if self.fill_labels is None or e.label_ in self.fill_labels
         ]
         cands = [s for s in self.candidates(doc, text) if self.keep(s, text)]
-        chosen = _resolve(cands)
+        chosen = _class_before_class(_resolve(self._strip_class_modifiers(cands)))
         chosen = self._anchor_doses(doc, chosen)
         chosen = self._abbreviations(doc, chosen, text)
         if earlier:
@@ -235,8 +344,8 @@ class Entities:
         return kept
 
     def _abbreviations(self, doc: Doc, spans: list[Span], text: str) -> list[Span]:
-        """Give a defined abbreviation the label of its long form, with ``_.long_form``."""
-        abbrs = doc._.abbreviations if Doc.has_extension("abbreviations") else None
+        """Give a defined abbreviation the label of its long form, with ``_.imr_long_form``."""
+        abbrs = doc._.imr_abbreviations
         if not abbrs:
             return spans
         by_end = {s.end_char: s for s in spans}
@@ -259,7 +368,7 @@ class Entities:
                 taken[short.start : short.end] = True
                 out.append(existing)
             if existing.label_ == source.label_:
-                existing._.long_form = " ".join(text[long_s:long_e].split())
+                existing._.imr_long_form = " ".join(text[long_s:long_e].split())
                 existing._.generic = existing._.generic or source._.generic
                 existing._.drug_class = existing._.drug_class or source._.drug_class
         return out
@@ -296,6 +405,54 @@ def _resolve(spans: list[Span]) -> list[Span]:
     return high + filter_spans(rest)
 
 
+class _FuzzyIndex:
+    """Drug names misspelled by one letter ("diazempam", "Tramdol"): one letter left out, added,
+    changed or two swapped, for names of at least ``min_len`` letters (shorter ones collide with
+    English words). A spelling within one edit of two different drugs is left alone."""
+
+    min_len = FUZZY_MIN_LEN
+
+    def __init__(self, words: dict[str, str]):
+        self.words = {w: k for w, k in words.items() if len(w) >= self.min_len and w.isalpha()}
+        deletes: dict[str, str | None] = {}
+        for w, k in self.words.items():
+            for d in _deletes(w):
+                if d in self.words:
+                    continue
+                deletes[d] = k if deletes.get(d, k) == k else None
+        self.deletes = deletes
+
+    def get(self, word: str) -> str | None:
+        if word in self.words:
+            return None  # the exact name is the lexicon's job
+        hits = set()
+        if word in self.deletes:
+            hits.add(self.deletes[word])
+        for d in _deletes(word):
+            if d in self.words:
+                hits.add(self.words[d])
+            elif len(word) > self.min_len and d in self.deletes:
+                hits.add(self.deletes[d])
+        hits.discard(None)
+        return hits.pop() if len(hits) == 1 else None
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def _class_before_class(spans: list[Span]) -> list[Span]:
+    """A class word right before another class word modifies it ("narcotic analgesics"
+    gives ``analgesics``): the first is not a DRUG_CLASS."""
+    classes = sorted((s for s in spans if s.label_ == "DRUG_CLASS"), key=lambda s: s.start)
+    drop = set()
+    for a, b in zip(classes, classes[1:]):
+        gap = a.doc.text[a.end_char : b.start_char] if b.start - a.end <= 2 else ""
+        if gap and gap.isspace():
+            drop.add(a.start)
+    return [s for s in spans if s.label_ != "DRUG_CLASS" or s.start not in drop]
+
+
 def _sentence_ids(doc: Doc) -> numpy.ndarray:
     if not doc.has_annotation("SENT_START"):
         return numpy.zeros(len(doc), dtype="int64")
@@ -303,11 +460,13 @@ def _sentence_ids(doc: Doc) -> numpy.ndarray:
     return numpy.cumsum(starts == 1)
 
 
-@Language.factory(
+@imr_factory(
     "imr_entities",
-    assigns=["doc.ents", "span._.generic", "span._.drug_class", "span._.guideline_source",
-             "span._.guideline_pages", "span._.outcome", "span._.long_form"],
+    assigns=["doc.ents", "span._.imr_generic", "span._.imr_drug_class",
+             "span._.imr_guideline_source", "span._.imr_guideline_pages", "span._.imr_outcome",
+             "span._.imr_long_form"],
     default_config={"dose_window": 16, "overwrite_ents": True, "fill_labels": None},
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_entities(
     nlp: Language,

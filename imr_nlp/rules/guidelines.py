@@ -14,7 +14,7 @@ Two shapes occur in IMR letters (annotation.md):
 import re
 from typing import Any
 
-from .layout import label_regions
+from .structure import shipped
 
 _STOP = (
     r"(?!(?:states?|recommends?|indicates?|notes?|says|supports?|is|are|was|were|does|do|"
@@ -47,6 +47,10 @@ class GuidelineFinder:
             re.compile(r",?\s+" + piece["chapter"]),
         ]
         self._clause = re.compile(r",?\s+(?:for|under)\s+" + topic)
+        self._quoted = re.compile(piece["quoted_title"])
+        self._next_documents = [(re.compile(r["pattern"]), bool(r.get("requires_done")))
+                                for r in rules if r["kind"] == "next_document"]
+        self._document_done = re.compile(piece["document_done"])
 
     def names(self, text: str) -> list[tuple[int, int, str]]:
         """All guideline names, in text order, not overlapping."""
@@ -74,6 +78,9 @@ class GuidelineFinder:
 
     def extend_prose(self, text: str, end: int) -> int:
         """Extend a name in prose over the citation tail that belongs to it."""
+        q = self._quoted.match(text, end)
+        if q:
+            return q.end()
         for tail in self._tails:
             m = tail.match(text, end)
             if m:
@@ -87,14 +94,19 @@ class GuidelineFinder:
                 break
         return end
 
-    def __call__(self, text: str) -> list[dict[str, Any]]:
+    def __call__(
+        self, text: str, regions: list[tuple[str, int, int]] | None = None
+    ) -> list[dict[str, Any]]:
         """Find GUIDELINE spans.
 
         text (str): the letter.
+        regions (list | None): the letter's labelled regions (``doc._.imr_structure["regions"]``);
+            read with the shipped structure when None.
         RETURNS (list[dict]): ``{"start", "end", "source", "pages"}`` in text order.
         """
         names = self.names(text)
-        regions = [(s, e) for cat, s, e in label_regions(text) if cat != "decision_rationale"]
+        regions = [(s, e) for cat, s, e in (shipped().regions(text) if regions is None else regions)
+                   if cat != "decision_rationale"]
         names = sorted(names + self._unnamed_citations(text, regions, names))
         spans: list[dict[str, Any]] = []
         used_until = -1
@@ -106,16 +118,39 @@ class GuidelineFinder:
                 m = _CITATION_END.search(text, end, region[1])
                 stop = m.start() if m else region[1]
                 end = max(end, stop)
+                parts = self.split_documents(text, start, end)
             else:
-                end = self.extend_prose(text, end)
-            while end > start and text[end - 1] in ".,;: \t\n\f":
-                end -= 1
-            sources = {src for s, e, src in names if start <= s < end}
-            if "ACOEM" in sources and source == "MTUS":
-                source = "ACOEM"
-            spans.append({"start": start, "end": end, "source": source, "pages": self.pages(text[start:end])})
-            used_until = end
+                parts = [(start, self.extend_prose(text, end))]
+            for part_start, end in parts:
+                while end > part_start and text[end - 1] in ".,;: \t\n\f":
+                    end -= 1
+                part_source = source
+                sources = {src for s, e, src in names if part_start <= s < end}
+                if part_start != start:  # a second document: the source of its own name, if any
+                    own = [src for s, e, src in names if s == part_start]
+                    part_source = own[0] if own else source
+                if "ACOEM" in sources and part_source == "MTUS":
+                    part_source = "ACOEM"
+                spans.append({"start": part_start, "end": end, "source": part_source,
+                              "pages": self.pages(text[part_start:end])})
+                used_until = end
         return spans
+
+    def split_documents(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        """A guideline line naming several documents, one (start, end) per document:
+        split at "and" (or ";") before a document's title once the document before it
+        has its year, chapter, sections or pages."""
+        parts = []
+        pos = start
+        splits = sorted(((m.start(), m.end(), done) for regex, done in self._next_documents
+                         for m in regex.finditer(text, start, end)))
+        for s, e, requires_done in splits:
+            if s <= pos or (requires_done and not self._document_done.search(text, pos, s)):
+                continue
+            parts.append((pos, s))
+            pos = e
+        parts.append((pos, end))
+        return parts
 
     def _unnamed_citations(
         self, text: str, regions: list[tuple[int, int]], names: list[tuple[int, int, str]]
@@ -127,8 +162,12 @@ class GuidelineFinder:
         for rs, re_ in regions:
             for m in self._lead.finditer(text, rs, re_):
                 start = m.end()
-                if any(start <= s < start + 12 for s in starts) or not text[start:start + 1].isalnum():
+                if not text[start:start + 1].isalnum():
                     continue
+                stop = _CITATION_END.search(text, start, re_)
+                stop_at = stop.start() if stop else re_
+                if any(start <= s < stop_at for s in starts):
+                    continue  # the citation names a known guideline: its span starts at the name
                 out.append((start, start + 1, "other"))
         return out
 

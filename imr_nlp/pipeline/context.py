@@ -8,6 +8,7 @@ is saved with the pipeline. ConText only runs on letters that have entities.
 
 import itertools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,10 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import ensure_path
 
-from ._medspacy import import_medspacy, rule_matcher, run_matcher
-from .patterns import load_patterns, read_jsonl
+from .._medspacy import import_medspacy, rule_matcher, run_matcher
+from ..extensions import register
+from ..factories import imr_factory
+from ..patterns import SCHEMAS, load_patterns, read_jsonl
 
 # medspaCy's categories plus the two IMR letters add; each sets a boolean on the span.
 SPAN_ATTRS: dict[str, dict[str, bool]] = {
@@ -25,8 +28,8 @@ SPAN_ATTRS: dict[str, dict[str, bool]] = {
     "HISTORICAL": {"is_historical": True},
     "HYPOTHETICAL": {"is_hypothetical": True},
     "FAMILY": {"is_family": True},
-    "NON_CERTIFIED": {"is_non_certified": True},
-    "NOT_RECOMMENDED": {"is_not_recommended": True},
+    "NON_CERTIFIED": {"imr_is_non_certified": True},
+    "NOT_RECOMMENDED": {"imr_is_not_recommended": True},
 }
 GENERAL_TYPES = ["DRUG", "DRUG_CLASS", "DIAGNOSIS"]
 
@@ -56,12 +59,27 @@ class Context:
         self.nlp = nlp
         self.name = name
         self.keep_graph = keep_graph
-        for attrs in SPAN_ATTRS.values():
-            for attr in attrs:
-                if not Span.has_extension(attr):
-                    Span.set_extension(attr, default=False)
-        rules = load_patterns("context")
-        if use_medspacy_rules:
+        self.use_medspacy_rules = use_medspacy_rules
+        register()
+        self.rules: list[dict[str, Any]] | None = None  # read by initialize() or from_disk()
+
+    def initialize(
+        self,
+        get_examples: Any = None,
+        *,
+        nlp: Language | None = None,
+        rules_path: str | Path | None = None,
+    ) -> None:
+        """Read the rules (``nlp.initialize()`` calls this; so does the first doc): imr_nlp's,
+        plus medspaCy's general rules when ``use_medspacy_rules`` is on.
+
+        rules_path (str | Path | None): a JSONL file of rows like ``patterns/context.jsonl``
+            (``[initialize.components.imr_context] rules_path`` in a config); None for the
+            package's own file.
+        """
+        rules = load_patterns("context") if rules_path is None else read_jsonl(
+            rules_path, required=SCHEMAS["context"])
+        if self.use_medspacy_rules:
             import_medspacy()
             rules = rules + _medspacy_rules()
         self.set_rules(rules)
@@ -85,23 +103,27 @@ class Context:
         )
 
     def __call__(self, doc: Doc) -> Doc:
+        if self.rules is None:
+            self.initialize()
         ents = doc.ents
         if not ents:
             return doc
         self._apply(doc, ents, run_matcher(self.matcher, doc))
         if not self.keep_graph:
             # medspaCy's graph and modifiers hold Spans, which cannot cross processes
-            # (nlp.pipe(n_process=2)) nor go into a DocBin: keep them as plain tuples.
+            # (nlp.pipe(n_process=2)) nor go into a DocBin: keep them as plain tuples in
+            # span._.imr_modifiers, and medspaCy's span._.modifiers at its default.
             doc._.context_graph = None
             for ent in doc.ents:
                 if ent._.modifiers:
-                    ent._.modifiers = tuple(
+                    ent._.imr_modifiers = tuple(
                         (m.category, m.rule.literal, m.modifier_span[0], m.modifier_span[1])
                         for m in ent._.modifiers
                     )
+                    ent._.modifiers = ()
         return doc
 
-    def _apply(self, doc: Doc, ents: tuple, matches: list) -> None:
+    def _apply(self, doc: Doc, ents: Sequence[Span], matches: list) -> None:
         """medspaCy's ConText algorithm, one sentence at a time and only in sentences with
         entities: a modifier's scope never leaves its sentence, so nothing changes but the
         cost (medspaCy compares every pair of modifiers of the whole letter)."""
@@ -134,10 +156,12 @@ class Context:
         doc._.context_graph = graphs if self.keep_graph else None
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        with (path / "context.jsonl").open("w", encoding="utf8") as f:
-            for row in self.rules:
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.rules is None:
+            self.initialize()
+        with (folder / "context.jsonl").open("w", encoding="utf8") as f:
+            for row in self.rules or []:
                 f.write(json.dumps(row) + "\n")
 
     def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "Context":
@@ -225,9 +249,10 @@ def _as_phrase(rule: dict[str, Any], nlp: Language) -> dict[str, Any]:
     return out
 
 
-@Language.factory(
+@imr_factory(
     "imr_context",
-    assigns=["span._.is_negated", "span._.modifiers"],
+    assigns=["span._.is_negated", "span._.imr_is_non_certified", "span._.imr_is_not_recommended",
+             "span._.imr_modifiers"],
     default_config={"use_medspacy_rules": True, "keep_graph": False},
 )
 def make_context(nlp: Language, name: str, *, use_medspacy_rules: bool, keep_graph: bool) -> Context:

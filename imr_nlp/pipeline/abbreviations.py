@@ -2,16 +2,20 @@
 
 scispaCy's ``find_abbreviation`` (Schwartz & Hearst 2003) is a pure function;
 this component calls it on "long form (SHORT)" candidates and records every
-later use of SHORT. It stores plain tuples in ``doc._.abbreviations`` (not
+later use of SHORT. It stores plain tuples in ``doc._.imr_abbreviations`` (not
 Span objects) so that results survive ``nlp.pipe(n_process=2)`` and DocBin,
 and it keeps no state between letters (scispaCy's own component grows a
-shared Matcher as it goes).
+shared Matcher as it goes). ``doc._.abbreviations`` and ``span._.long_form`` are
+scispaCy's attributes (Spans, set by its AbbreviationDetector) and are left to it.
 """
 
 import re
 
 from spacy.language import Language
 from spacy.tokens import Doc
+
+from ..extensions import register
+from ..factories import imr_factory
 
 
 _PARENS = re.compile(r"\([^()\n]{1,60}\)")
@@ -26,13 +30,12 @@ class Abbreviations:
         self.name = name
         self._filter = filter_matches
         self._find = find_abbreviation
-        if not Doc.has_extension("abbreviations"):
-            Doc.set_extension("abbreviations", default=[])
+        register()
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc.text  # spaCy rebuilds Doc.text on every access: read it once
         if "(" not in text:
-            doc._.abbreviations = []
+            doc._.imr_abbreviations = []
             return doc
         # parentheses from the text (a Matcher pattern with a wildcard costs far more per letter)
         matches = []
@@ -51,11 +54,11 @@ class Abbreviations:
             for m in re.finditer(r"(?<![\w-])" + re.escape(short.text) + r"(?![\w-])", text):
                 if m.start() != short.start_char:
                     found.append((m.start(), m.end(), long.start_char, long.end_char))
-        doc._.abbreviations = sorted(found)
+        doc._.imr_abbreviations = sorted(found)
         return doc
 
 
-@Language.factory("imr_abbreviations", assigns=["doc._.abbreviations"], default_config={})
+@imr_factory("imr_abbreviations", assigns=["doc._.imr_abbreviations"], default_config={})
 def make_abbreviations(nlp: Language, name: str) -> Abbreviations:
     """Factory of the imr_abbreviations component."""
     return Abbreviations(nlp, name)

@@ -30,7 +30,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import ensure_path
 
-from .patterns import load_patterns, read_jsonl
+from ..factories import imr_factory
+from ..patterns import SCHEMAS, load_patterns, read_jsonl
 
 _END = re.compile(r"[.!?][\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])")
 _GLUED = re.compile(r"(?<=[a-z]{2})[.;](?=[A-Z][a-z])")
@@ -44,7 +45,7 @@ class SentenceSplitter:
     """Set sentence boundaries of an IMR letter from compiled text rules."""
 
     def __init__(self, nlp: Language, name: str = "imr_sentences", *, overwrite: bool = True):
-        """Build the splitter from ``patterns/sentences.jsonl``.
+        """The splitter; its rules (``patterns/sentences.jsonl``) are read by ``initialize()``.
 
         nlp (Language): the pipeline.
         name (str): the component name.
@@ -52,7 +53,24 @@ class SentenceSplitter:
         """
         self.name = name
         self.overwrite = overwrite
-        self.set_rules(load_patterns("sentences"))
+        self.rules: list[dict[str, Any]] | None = None  # read by initialize() or from_disk()
+
+    def initialize(
+        self,
+        get_examples: Any = None,
+        *,
+        nlp: Language | None = None,
+        rules_path: str | Path | None = None,
+    ) -> None:
+        """Read the rules (``nlp.initialize()`` calls this; so does the first doc).
+
+        rules_path (str | Path | None): a JSONL file of rows like ``patterns/sentences.jsonl``
+            (``[initialize.components.imr_sentences] rules_path`` in a config); None for the
+            package's own file.
+        """
+        rules = load_patterns("sentences") if rules_path is None else read_jsonl(
+            rules_path, required=SCHEMAS["sentences"])
+        self.set_rules(rules)
 
     def set_rules(self, rules: list[dict[str, Any]]) -> None:
         """Compile the splitter's rules (rows of ``patterns/sentences.jsonl``)."""
@@ -73,6 +91,8 @@ class SentenceSplitter:
         text (str): the letter.
         RETURNS (list[int]): sorted offsets of the first character of each sentence.
         """
+        if self.rules is None:
+            self.initialize()
         starts: set[int] = set()
         abbreviations = self.abbreviations
         for m in _END.finditer(text):
@@ -87,9 +107,9 @@ class SentenceSplitter:
         para = _PARA_PDF if _is_pdf_style(text) else _PARA_PLAIN
         for m in para.finditer(text):
             # a page break inside a sentence ("is not \n\n\n\nmedically necessary") is no boundary
-            before = text[:m.start()].rstrip()[-1:]
-            after = text[m.end():m.end() + 1]
-            if after.islower() and (before.isalnum() or before in ",;-/("):
+            prev_char = text[:m.start()].rstrip()[-1:]
+            next_char = text[m.end():m.end() + 1]
+            if next_char.islower() and (prev_char.isalnum() or prev_char in ",;-/("):
                 continue
             starts.add(m.end())
         if self._line_start is not None:
@@ -116,7 +136,17 @@ class SentenceSplitter:
         values = numpy.full((len(doc),), -1, dtype="int64")
         values[0] = 1
         n = len(idx)
-        for offset in self.boundaries(doc.text):
+        offsets = self.boundaries(doc.text)
+        # each item header is a sentence of its own (its bounds from imr_structure)
+        layout = doc._.imr_structure if Doc.has_extension("imr_structure") else None
+        for item in (layout or {}).get("items", []):
+            start, _ = item.get("full_header") or item["header"]
+            end = (item.get("outcome_span") or item["header"])[1]
+            offsets.append(start)
+            after = _NONSPACE.search(doc.text, end)
+            if after:
+                offsets.append(after.start())
+        for offset in offsets:
             i = bisect_left(idx, offset)
             if i < n:
                 # a boundary inside whitespace goes to the next real token
@@ -125,16 +155,19 @@ class SentenceSplitter:
                 if i < n:
                     values[i] = 1
         # spaCy stores -1 ("not a start") in uint64 arrays as its two's complement
-        doc.from_array([SENT_START], values.astype("uint64").reshape(-1, 1))
+        column = values.astype("uint64").reshape(-1, 1)
+        doc.from_array([SENT_START], column)  # type: ignore[arg-type]
         return doc
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        _write_jsonl(path / "sentences.jsonl", self.rules)
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.rules is None:
+            self.initialize()
+        _write_jsonl(folder / "sentences.jsonl", self.rules or [])
 
     def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "SentenceSplitter":
-        self.set_rules(read_jsonl(ensure_path(path) / "sentences.jsonl", required=("kind", "pattern")))
+        self.set_rules(read_jsonl(ensure_path(path) / "sentences.jsonl", required=SCHEMAS["sentences"]))
         return self
 
 
@@ -154,7 +187,7 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
             f.write(json.dumps(row) + "\n")
 
 
-@Language.factory(
+@imr_factory(
     "imr_sentences",
     assigns=["token.is_sent_start"],
     default_config={"overwrite": True},

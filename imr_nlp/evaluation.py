@@ -7,13 +7,18 @@ predicted span has the same ``negated`` value.
 """
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from .errors import Errors, GoldFileError
+
 Span3 = tuple[int, int, str]
+# "gold": shared/gold/*.jsonl; the others are the annotation formats of imr_nlp.annotations
+GOLD_FORMATS = ("gold", "prodigy", "label_studio", "doccano", "brat")
 
 
 def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
@@ -73,14 +78,26 @@ def score_spans(
     return out
 
 
-def score_docs(pred_docs: list[Doc], gold: list[dict[str, Any]], *, labels: Iterable[str] | None = None) -> dict[str, Any]:
+def score_ents(examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
+    """spaCy's scores of ``doc.ents`` for Examples (``Scorer.score_spans``, exact match):
+    ``ents_p``, ``ents_r``, ``ents_f`` and ``ents_per_type`` (``{label: {"p", "r", "f"}}``).
+    The ``score`` of imr_entities, so that ``nlp.evaluate`` and ``spacy evaluate`` report it."""
+    from spacy.scorer import Scorer
+
+    kwargs.setdefault("allow_overlap", False)
+    return Scorer.score_spans(examples, "ents", **kwargs)
+
+
+def score_docs(
+    pred_docs: list[Doc], gold: list[dict[str, Any]], *, labels: Iterable[str] | None = None
+) -> dict[str, Any]:
     """Score processed docs against gold records (``{"text", "spans"}`` dicts).
 
     RETURNS (dict): ``score_spans`` output plus ``"negation"``: accuracy on NECESSITY.
     """
     pairs = []
     neg_total = neg_right = 0
-    for doc, g in zip(pred_docs, gold):
+    for doc, g in zip(pred_docs, gold, strict=True):
         pred = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
         gold_spans = [(s["start"], s["end"], s["label"]) for s in g["spans"]]
         pairs.append((pred, gold_spans))
@@ -97,19 +114,85 @@ def score_docs(pred_docs: list[Doc], gold: list[dict[str, Any]], *, labels: Iter
     return scores
 
 
-def read_gold_file(path: str | Path) -> list[dict[str, Any]]:
-    """Gold JSON Lines in the shape of ``shared/gold/seeds.jsonl``."""
-    with Path(path).open(encoding="utf8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+def read_gold_file(path: str | Path, *, format: str = "gold") -> list[dict[str, Any]]:
+    """Read gold letters: ``{"id", "text", "spans": [{"start", "end", "label", "negated"?}]}``.
+
+    path (str | Path): the file (a folder for brat).
+    format (str): "gold" (JSON Lines in the shape of ``shared/gold/seeds.jsonl``) or an
+        annotation format of ``imr_nlp.annotations`` ("prodigy", "label_studio",
+        "doccano", "brat"), whose spans are checked against their text.
+    RETURNS (list[dict]): one dict per letter, in file order.
+    RAISES (GoldFileError): E050 for a missing file, E051 for a line that is not gold,
+        E052 for an unknown format; AnnotationError (E031) for a bad annotation file.
+    """
+    if format not in GOLD_FORMATS:
+        raise GoldFileError(Errors.E052.format(format=format, known=", ".join(GOLD_FORMATS)))
+    path = Path(path)
+    if not path.exists() or (format != "brat" and not path.is_file()):
+        raise GoldFileError(Errors.E050.format(path=path))
+    if format != "gold":
+        from .annotations import read_annotations
+
+        return [_gold_dict(doc, i) for i, doc in enumerate(read_annotations(path, format=format))]
+    rows = []
+    try:
+        with path.open(encoding="utf8") as f:
+            for n, line in enumerate(f, start=1):
+                if line.strip():
+                    rows.append(_gold_line(line, path, n))
+    except UnicodeDecodeError:
+        problem = "not UTF-8 text"
+        raise GoldFileError(Errors.E051.format(path=path, line="?", problem=problem)) from None
+    if not rows:
+        raise GoldFileError(Errors.E051.format(path=path, line=1, problem="no letters in the file"))
+    return rows
 
 
-def evaluate_file(path: str | Path, *, nlp: Language, labels: Iterable[str] | None = None) -> dict[str, Any]:
-    """Run a pipeline over the texts of a gold file and score it."""
-    gold = read_gold_file(path)
+def _gold_line(line: str, path: Path, n: int) -> dict[str, Any]:
+    def fail(problem: str) -> GoldFileError:
+        return GoldFileError(Errors.E051.format(path=path, line=n, problem=problem))
+
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise fail(f"bad JSON ({e.msg})") from None
+    if not isinstance(obj, dict):
+        raise fail("not a JSON object")
+    missing = [k for k in ("text", "spans") if k not in obj]
+    if missing:
+        raise fail(f"missing key(s) {missing}")
+    if not isinstance(obj["text"], str) or not isinstance(obj["spans"], list):
+        raise fail("'text' must be a string and 'spans' a list")
+    for s in obj["spans"]:
+        if not (isinstance(s, dict) and isinstance(s.get("start"), int)
+                and isinstance(s.get("end"), int) and isinstance(s.get("label"), str)):
+            raise fail(f"a span without integer start/end and a label: {json.dumps(s)[:80]}")
+    return obj
+
+
+def _gold_dict(doc: Doc, index: int) -> dict[str, Any]:
+    spans = []
+    for e in doc.ents:
+        span: dict[str, Any] = {"start": e.start_char, "end": e.end_char, "label": e.label_}
+        if e.label_ == "NECESSITY":
+            span["negated"] = bool(e._.is_negated)
+        spans.append(span)
+    doc_id = doc._.imr_doc_id
+    return {"id": doc_id if doc_id is not None else f"#{index}", "text": doc.text, "spans": spans}
+
+
+def evaluate_file(
+    path: str | Path, *, nlp: Language, labels: Iterable[str] | None = None, format: str = "gold"
+) -> dict[str, Any]:
+    """Run a pipeline over the texts of a gold file and score it.
+
+    path (str | Path): the gold file; format (str): one of ``GOLD_FORMATS``.
+    """
+    gold = read_gold_file(path, format=format)
     docs = []
     for g in gold:
         doc = nlp.make_doc(g["text"])
-        doc._.doc_id = g.get("id")
+        doc._.imr_doc_id = g.get("id")
         for _, proc in nlp.pipeline:
             doc = proc(doc)
         docs.append(doc)
@@ -121,7 +204,8 @@ def evaluate_file(path: str | Path, *, nlp: Language, labels: Iterable[str] | No
 def format_table(scores: dict[str, Any], *, title: str = "") -> str:
     """The scores as a plain-text table, one row per label."""
     lines = [title] if title else []
-    lines.append(f"{'label':<12} {'exact P':>8} {'R':>6} {'F1':>6}   {'overlap P':>9} {'R':>6} {'F1':>6}   {'gold':>5}")
+    lines.append(f"{'label':<12} {'exact P':>8} {'R':>6} {'F1':>6}   "
+                 f"{'overlap P':>9} {'R':>6} {'F1':>6}   {'gold':>5}")
     for lab, ex in scores["exact"].items():
         ov = scores["overlap"][lab]
         lines.append(
@@ -130,11 +214,14 @@ def format_table(scores: dict[str, Any], *, title: str = "") -> str:
         )
     neg = scores.get("negation")
     if neg and neg["total"]:
-        lines.append(f"NECESSITY negation: {neg['correct']}/{neg['total']} correct ({neg['accuracy']:.3f})")
+        lines.append(f"NECESSITY negation: {neg['correct']}/{neg['total']} correct "
+                     f"({neg['accuracy']:.3f})")
     return "\n".join(lines)
 
 
-def compare_table(scores: dict[str, dict[str, Any]], *, title: str = "", mode: str = "exact") -> str:
+def compare_table(
+    scores: dict[str, dict[str, Any]], *, title: str = "", mode: str = "exact"
+) -> str:
     """Several pipelines' F1 per label side by side (one column per pipeline).
 
     scores (dict): pipeline name -> ``evaluate_file`` output.
@@ -148,7 +235,8 @@ def compare_table(scores: dict[str, dict[str, Any]], *, title: str = "", mode: s
     for lab in labels:
         lines.append(f"{lab:<12} " + " ".join(f"{scores[n][mode][lab]['f']:>10.3f}" for n in names))
     for key, name in (("p", "micro P"), ("r", "micro R")):
-        lines.append(f"{name:<12} " + " ".join(f"{scores[n][mode]['micro'][key]:>10.3f}" for n in names))
+        cells = " ".join(f"{scores[n][mode]['micro'][key]:>10.3f}" for n in names)
+        lines.append(f"{name:<12} {cells}")
     neg = []
     for n in names:
         ng = scores[n].get("negation") or {}

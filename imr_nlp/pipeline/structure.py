@@ -1,0 +1,83 @@
+"""imr_structure: the letter's layout as plain data on ``doc._.imr_structure``.
+
+The first component of the pipeline. It holds the one ``Structure`` (the rows of
+``patterns/structure.jsonl``), saves it with ``nlp.to_disk`` and reads it back
+with ``spacy.load``, so that a rule changed in a saved pipeline reaches every
+component that reads structure: sentences, sections, entities and records.
+
+``doc._.imr_structure`` is a dict of plain data (it crosses processes and DocBin):
+``layout``, ``header`` (the header block's fields), ``items`` (``Item.as_dict()``
+of each disputed item) and ``regions`` (guideline lines and rationales).
+"""
+
+
+import json
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.util import ensure_path
+
+from ..extensions import register
+from ..factories import imr_factory
+from ..patterns import load_patterns, read_jsonl
+from ..rules.structure import Structure, shipped
+
+FILE = "structure.jsonl"
+
+
+class LetterStructure:
+    """Find the letter's items, header block and labelled regions."""
+
+    def __init__(self, nlp: Language, name: str = "imr_structure"):
+        register()
+        self.name = name
+        self.structure = Structure(load_patterns("structure"))
+
+    def initialize(self, get_examples: Any = None, *, nlp: Language | None = None,
+                   rules_path: str | Path | None = None) -> None:
+        """Take the structure from ``rules_path`` (a file like ``patterns/structure.jsonl``,
+        ``[initialize.components.imr_structure] rules_path`` in a config); None keeps the
+        package's own. The components that read structure take it from here."""
+        if rules_path is not None:
+            self.structure = Structure(read_jsonl(rules_path, required=("kind",)))
+
+    def __call__(self, doc: Doc) -> Doc:
+        doc._.imr_structure = analyse(self.structure, doc.text)
+        return doc
+
+    def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
+        path = ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        with (path / FILE).open("w", encoding="utf8") as f:
+            for row in self.structure.rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "LetterStructure":
+        self.structure = Structure(read_jsonl(ensure_path(path) / FILE, required=("kind",)))
+        return self
+
+
+def analyse(structure: Structure, text: str) -> dict[str, Any]:
+    """The layout of one letter as plain data (see the module docstring)."""
+    items = structure.items(text)
+    return {
+        "layout": structure.layout(text, items),
+        "header": structure.header(text),
+        "items": [i.as_dict() for i in items],
+        "regions": structure.regions(text),
+    }
+
+
+def structure_of(nlp: Language | None) -> Structure:
+    """The pipeline's Structure (its imr_structure component), or the shipped one."""
+    if nlp is not None and "imr_structure" in nlp.component_names:
+        return nlp.get_pipe("imr_structure").structure
+    return shipped()
+
+
+@imr_factory("imr_structure", assigns=["doc._.imr_structure"], default_config={})
+def make_structure(nlp: Language, name: str) -> LetterStructure:
+    """Factory of the imr_structure component."""
+    return LetterStructure(nlp, name)
