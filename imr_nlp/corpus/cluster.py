@@ -8,9 +8,10 @@
   batch's rows as it completes, in any order;
 - a worker that dies has its tasks rerun by Dask on another worker (the
   scheduler's ``allowed-failures``); a batch cancelled by ``client.restart()``
-  is submitted again; a batch that still fails is split into single letters,
-  each tried up to ``SINGLE_RETRIES`` more times (a dying worker fails the
-  tasks queued on it too), and a letter that still fails is reported as
+  is submitted again; the letters of a batch that still fails are tried
+  alone, one at a time while nothing else runs (a dying worker fails every
+  task queued on it, so only then is a death the fault of the letter tried),
+  and a letter that fails ``1 + SINGLE_RETRIES`` times so is reported as
   ``worker_died``. Every batch gives exactly one result.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any, Callable
 
@@ -27,9 +29,8 @@ from .work import Task, build_pipeline, error_row, run_batch
 PLUGIN_NAME = "imr_nlp-pipeline"
 # A batch cancelled by client.restart() is submitted again at most this many times.
 MAX_RESUBMITS = 5
-# A single letter whose task failed is submitted again this many times before it is
-# reported: a worker that dies fails every task queued on it, not only the culprit's.
-SINGLE_RETRIES = 2
+# A letter that failed alone is tried again this many times before it is reported.
+SINGLE_RETRIES = 1
 
 try:  # distributed is a dependency; keep `import imr_nlp.corpus` working without it
     from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
@@ -123,6 +124,9 @@ class DaskEngine:
         splits: dict[Any, dict[str, Any]] = {}  # bid -> {"left": n, "parts": {i: result}}
         ac = as_completed()
         n_submitted = 0
+        # letters of failed batches, each tried alone, one at a time with nothing else
+        # running, so that a death is the fault of the letter being tried
+        suspects: deque[tuple[Any, Task, int, int]] = deque()  # (bid, task, part, tries)
 
         def submit(bid: Any, tasks: list[Task], tries: int = 0, part: Any = None) -> None:
             nonlocal n_submitted
@@ -133,8 +137,12 @@ class DaskEngine:
             ac.add(f)
 
         def fill() -> None:
-            in_flight = sum(1 for v in futures.values() if v[3] is None)
-            for _ in range(max(0, window - in_flight)):
+            if suspects or any(v[3] is not None for v in futures.values()):
+                if suspects and not futures:
+                    bid, task, part, tries = suspects.popleft()
+                    submit(bid, [task], tries, part)
+                return
+            for _ in range(max(0, window - len(futures))):
                 nxt = next(pending, None)
                 if nxt is None:
                     return
@@ -149,13 +157,12 @@ class DaskEngine:
                 result = f.result()
             elif status == "cancelled" and tries < MAX_RESUBMITS:
                 submit(bid, tasks, tries + 1, part)  # client.restart() cancelled it
-            elif len(tasks) == 1 and tries < SINGLE_RETRIES:
-                submit(bid, tasks, tries + 1, part)
-            elif len(tasks) > 1:
-                # the batch keeps failing (a letter that kills its worker?): one letter a task
+            elif part is None:
+                # the batch failed (a letter that kills its worker?): its letters become suspects
                 splits[bid] = {"left": len(tasks), "parts": {}}
-                for i, t in enumerate(tasks):
-                    submit(bid, [t], 0, i)
+                suspects.extend((bid, t, i, 0) for i, t in enumerate(tasks))
+            elif tries < SINGLE_RETRIES:
+                suspects.appendleft((bid, tasks[0], part, tries + 1))
             else:
                 reason, detail = _failure(f)
                 result = {"records": [], "done": [tasks[0].key], "errors": [error_row(
