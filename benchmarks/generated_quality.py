@@ -2,7 +2,7 @@
 
     python benchmarks/generated_quality.py [--n 300] [--seed 1] [--show 10]
 
-The letters are synthetic (benchmarks/generate_corpus.py), so this measures
+The letters are synthetic (tools/generate_corpus.py), so this measures
 how well the rules carry over to layouts and wordings beyond the five seeds;
 it is no substitute for gold annotation of real letters.
 """
@@ -13,9 +13,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # pysbd ships a "benchmarks" package too
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tools")]  # this checkout's imr_nlp; the letter generator
 
-from benchmarks.generate_corpus import generate_letters  # noqa: E402
+from generate_corpus import generate_letters  # noqa: E402
 
 FIELDS = ("outcome", "drug", "generic", "drug_class", "strength", "quantity", "frequency",
           "category", "necessity_negated", "guideline_source")

@@ -8,7 +8,7 @@ Usage::
 
 Steps:
 
-1. ``benchmarks/generate_corpus.write_corpus`` writes ``--n`` synthetic letters
+1. ``tools/generate_corpus.write_corpus`` writes ``--n`` synthetic letters
    (a share of them deliberately broken: empty, whitespace only, binary junk,
    cp1252, no decision section, and for PDFs no text layer, encrypted,
    truncated) into ``WORKDIR/corpus`` with ``truth.jsonl`` and ``MANIFEST.json``.
@@ -47,11 +47,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-# The repo root goes first: site-packages may hold an unrelated ``benchmarks`` package.
-sys.path[:] = [str(REPO)] + [p for p in sys.path if p and Path(p).resolve() != REPO]
-_other = sys.modules.get("benchmarks")
-if _other is not None and Path(getattr(_other, "__file__", "") or "").parent.parent != REPO:
-    del sys.modules["benchmarks"]
+# this checkout's imr_nlp first, then the letter generator (tools/) and the other benchmark
+# scripts (plain scripts, not a package: pysbd installs a top-level ``benchmarks``)
+sys.path[:] = [str(REPO), str(REPO / "tools"), str(REPO / "benchmarks")] + [
+    p for p in sys.path if p and Path(p).resolve() != REPO]
 
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "scale.json"
 SAMPLE_SECONDS = 0.2
@@ -226,8 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
 
-    from benchmarks.generate_corpus import write_corpus
-    from benchmarks.throughput import machine_facts
+    from generate_corpus import write_corpus
+    from throughput import machine_facts
+
     from imr_nlp.io import atomic_write
 
     temp = args.workdir is None

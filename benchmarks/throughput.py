@@ -6,7 +6,7 @@ Usage::
         [--n-process-letters 1000] [--out benchmarks/results/throughput.json] [--quick]
 
 One run measures, on the same corpora (the seed letters repeated to ``--n``
-letters, and ``--generated`` letters from ``benchmarks/generate_corpus.py``):
+letters, and ``--generated`` letters from ``tools/generate_corpus.py``):
 
 * letters/s and tokens/s of ``spacy.blank("en")`` (tokenizer only) and of the
   full ``imr_nlp.load()`` pipeline (records included), and their ratio;
@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 REPO = Path(__file__).resolve().parent.parent
-# The repo root goes first: site-packages may hold an unrelated ``benchmarks`` package.
-sys.path[:] = [str(REPO)] + [p for p in sys.path if p and Path(p).resolve() != REPO]
+# this checkout's imr_nlp first, then the letter generator (tools/)
+sys.path[:] = [str(REPO), str(REPO / "tools")] + [p for p in sys.path if p and Path(p).resolve() != REPO]
 
 DEFAULT_SEEDS = Path(os.environ.get("IMR_SEEDS_DIR", "/work/shared/seeds"))
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "throughput.json"
@@ -97,7 +97,7 @@ def repeat_to(texts: list[str], n: int) -> list[str]:
 
 
 def generated_texts(n: int, seed: int = GENERATOR_SEED) -> list[str]:
-    from benchmarks.generate_corpus import generate_letters
+    from generate_corpus import generate_letters
 
     letters = generate_letters(n, seed)
     texts = [letter.text for letter in letters]

@@ -44,7 +44,7 @@ LABELS = (
 
 PIPE_NAMES = (
     "imr_structure", "imr_sentences", "imr_sections", "imr_abbreviations",
-    "imr_entities", "imr_context", "imr_requests",
+    "imr_entities", "imr_context", "imr_requests", "imr_reasons",
 )
 
 

@@ -1,4 +1,4 @@
-"""The ``imr-nlp`` command: extract | evaluate | export | train.
+"""The ``imr-nlp`` command: extract | evaluate | export | train | report.
 
 Only this module prints; the library returns values and raises coded errors.
 An ordinary mistake (a missing file, a file in another format, an output folder
@@ -154,6 +154,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import main_command, write_report
+
+    out = write_report(args.table, args.out, command=main_command())
+    print(f"report written to {out}", file=sys.stderr)
+    return 0
+
+
 def _positive(value: str) -> int:
     n = int(value)
     if n < 1:
@@ -223,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-steps", type=_positive, default=None,
                    help="training steps (default: the config's)")
     t.set_defaults(func=cmd_train)
+
+    r = sub.add_parser("report", help="one offline HTML page with counts, rates and plots of a table")
+    r.add_argument("table", help="a table written by extract (.csv/.jsonl/.parquet) or a Parquet dataset folder")
+    r.add_argument("--out", required=True, help="the HTML file to write")
+    r.set_defaults(func=cmd_report)
     return p
 
 

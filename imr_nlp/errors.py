@@ -63,6 +63,10 @@ class TextTooLongError(ImrError, ValueError):
     """A text longer than ``nlp.max_length`` that cannot be split into letters (E016)."""
 
 
+class ReportError(ImrError, ValueError):
+    """``imr-nlp report`` cannot read its table, or cannot draw (matplotlib missing)."""
+
+
 class Errors:
     E001 = "[E001] Pattern file {path} not found. Is imr_nlp installed with its patterns/?"
     E002 = "[E002] {path}, line {line}: {problem}"
@@ -112,6 +116,8 @@ class Errors:
     E051 = "[E051] {path}, line {line}: {problem} (is it gold JSONL? else pass --format)."
     E052 = "[E052] Unknown gold format '{format}'. Known: {known}"
     E060 = "[E060] {detail}"
+    E070 = "[E070] {path}: not a table of records ({detail})."
+    E071 = '[E071] imr-nlp report needs matplotlib: pip install "imr_nlp[report]".'
 
 
 class Warnings:

@@ -7,7 +7,7 @@ predicted span has the same ``negated`` value.
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,29 @@ def score_spans(
     return out
 
 
+def score_exact(pred_docs: Sequence[Doc], gold_docs: Sequence[Doc]) -> dict[str, Any]:
+    """Exact-match micro precision, recall and F1 of ``doc.ents`` (offsets and label), by
+    :func:`score_spans`: what training picks labels and reports folds by.
+
+    pred_docs (Sequence[Doc]): predictions, aligned with gold_docs by position.
+    gold_docs (Sequence[Doc]): the gold documents (same texts).
+    RETURNS (dict): ``p``, ``r``, ``f`` (rounded to 4 places), ``tp``, ``n_pred``, ``n_gold``
+        and ``per_label`` (the same keys for each label seen).
+    """
+    pairs = [([(e.start_char, e.end_char, e.label_) for e in pred.ents],
+              [(e.start_char, e.end_char, e.label_) for e in gold.ents])
+             for pred, gold in zip(pred_docs, gold_docs, strict=True)]
+    rows = score_spans(pairs)["exact"]
+
+    def counts(row: dict[str, Any]) -> dict[str, Any]:
+        return {"p": round(row["p"], 4), "r": round(row["r"], 4), "f": round(row["f"], 4),
+                "tp": row["tp"], "n_pred": row["tp"] + row["fp"], "n_gold": row["tp"] + row["fn"]}
+
+    out = counts(rows.pop("micro"))
+    out["per_label"] = {label: counts(row) for label, row in rows.items()}
+    return out
+
+
 def score_ents(examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
     """spaCy's scores of ``doc.ents`` for Examples (``Scorer.score_spans``, exact match):
     ``ents_p``, ``ents_r``, ``ents_f`` and ``ents_per_type`` (``{label: {"p", "r", "f"}}``).
@@ -134,12 +157,47 @@ def read_gold_file(path: str | Path, *, format: str = "gold") -> list[dict[str, 
         from .annotations import read_annotations
 
         return [_gold_dict(doc, i) for i, doc in enumerate(read_annotations(path, format=format))]
+    return [row for _, row in _gold_lines(path)]
+
+
+def read_gold(path: str | Path, *, nlp: Language | None = None) -> list[Doc]:
+    """Read a gold file (``shared/gold/*.jsonl``: ``id``, ``text``, ``spans``) into Docs: the
+    one gold reader of imr_nlp (training, evaluation and the CLI read gold through it).
+
+    Each line is checked as by :func:`read_gold_file`, then each span against its text as
+    for an annotation file (``imr_nlp.annotations.checks``).
+
+    path (str | Path): the JSONL file.
+    nlp (Language | None): makes the Docs; defaults to ``imr_nlp.pipeline.tokenizer.blank()``.
+    RETURNS (list[Doc]): the Docs with ``ents``, ``_.imr_doc_id``, ``_.is_negated``
+        on NECESSITY spans and, where the line has them, ``_.imr_requests``.
+    RAISES (GoldFileError): E050 / E051 as :func:`read_gold_file`; AnnotationError (E031)
+        for a span that does not fit its text.
+    """
+    from .annotations.checks import get_nlp, record_doc, register_extensions
+
+    path = Path(path)
+    if not path.is_file():
+        raise GoldFileError(Errors.E050.format(path=path))
+    register_extensions()
+    nlp = get_nlp(nlp)
+    docs = []
+    for n, row in _gold_lines(path):
+        doc = record_doc(nlp, row, path, f"line {n}")
+        if "requests" in row:
+            doc._.imr_requests = row["requests"]
+        docs.append(doc)
+    return docs
+
+
+def _gold_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """The checked lines of a gold file, with their line numbers."""
     rows = []
     try:
         with path.open(encoding="utf8") as f:
             for n, line in enumerate(f, start=1):
                 if line.strip():
-                    rows.append(_gold_line(line, path, n))
+                    rows.append((n, _gold_line(line, path, n)))
     except UnicodeDecodeError:
         problem = "not UTF-8 text"
         raise GoldFileError(Errors.E051.format(path=path, line="?", problem=problem)) from None

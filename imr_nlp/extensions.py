@@ -128,26 +128,18 @@ def _alias(target: str) -> tuple[Callable[[Any], Any], Callable[[Any, Any], None
 
 def register() -> None:
     """Register imr_nlp's extensions (safe to call many times; never replaces one)."""
-    for name, default in DOC_EXTENSIONS.items():
-        if not Doc.has_extension(name):
-            Doc.set_extension(name, default=default)
-    for name, default in SPAN_EXTENSIONS.items():
-        if not Span.has_extension(name):
-            Span.set_extension(name, default=default)
-    for name, token_getter in TOKEN_GETTERS.items():
-        if not Token.has_extension(name):
-            Token.set_extension(name, getter=token_getter)
-    for name, span_getter in SPAN_GETTERS.items():
-        if not Span.has_extension(name):
-            Span.set_extension(name, getter=span_getter)
-    for name, target in DOC_ALIASES.items():
-        if not Doc.has_extension(name):
-            get, set_ = _alias(target)
-            Doc.set_extension(name, getter=get, setter=set_)
-    for name, target in SPAN_ALIASES.items():
-        if not Span.has_extension(name):
-            get, set_ = _alias(target)
-            Span.set_extension(name, getter=get, setter=set_)
+    tables: list[tuple[Any, dict[str, Any], Callable[[Any], dict[str, Any]]]] = [
+        (Doc, DOC_EXTENSIONS, lambda default: {"default": default}),
+        (Span, SPAN_EXTENSIONS, lambda default: {"default": default}),
+        (Token, TOKEN_GETTERS, lambda getter: {"getter": getter}),
+        (Span, SPAN_GETTERS, lambda getter: {"getter": getter}),
+        (Doc, DOC_ALIASES, lambda target: dict(zip(("getter", "setter"), _alias(target), strict=True))),
+        (Span, SPAN_ALIASES, lambda target: dict(zip(("getter", "setter"), _alias(target), strict=True))),
+    ]
+    for cls, table, how in tables:
+        for name, value in table.items():
+            if not cls.has_extension(name):
+                cls.set_extension(name, **how(value))
     register_medspacy_context_attributes()
 
 

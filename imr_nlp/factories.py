@@ -25,6 +25,7 @@ FACTORIES: dict[str, str] = {
     "imr_entities": "imr_entities_v1",
     "imr_context": "imr_context_v1",
     "imr_requests": "imr_requests_v1",
+    "imr_reasons": "imr_reasons_v1",
 }
 
 

@@ -9,6 +9,7 @@ wheel (``imr_nlp/_data/patterns``) and checks every line it reads.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,43 @@ def read_jsonl(path: str | Path, *, required: tuple[str, ...] = ()) -> list[dict
     return rows
 
 
+def write_jsonl(
+    path: str | Path,
+    rows: Iterable[dict[str, Any]],
+    *,
+    header: Iterable[str] = (),
+    atomic: bool = False,
+    mkdir: bool = True,
+) -> Path:
+    """Write rows as JSON Lines (one object a line, UTF-8, non-ASCII kept as is): the one
+    writer of imr_nlp's JSONL files (rule files saved with a pipeline, annotation files).
+
+    path (str | Path): the file.
+    rows (Iterable[dict]): the objects; keys starting with ``_`` are left out (private
+        attributes a component keeps on its rows).
+    header (Iterable[str]): comment lines written first as ``// ...`` (``read_jsonl`` skips them).
+    atomic (bool): write through ``imr_nlp.io.atomic_write`` (readers see the old file or
+        the whole new one).
+    mkdir (bool): create the parent folder if needed.
+    RETURNS (Path): the file written.
+    """
+    path = Path(path)
+    if mkdir:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    lines = "".join(f"// {h}\n" for h in header) + "".join(
+        json.dumps({k: v for k, v in row.items() if not k.startswith("_")}, ensure_ascii=False) + "\n"
+        for row in rows
+    )
+    if atomic:
+        from .io import atomic_write
+
+        with atomic_write(path) as f:
+            f.write(lines)
+    else:
+        path.write_text(lines, encoding="utf8")
+    return path
+
+
 # Which keys each rule file must have. A file not listed here is not a rule file.
 SCHEMAS: dict[str, tuple[str, ...]] = {
     "drugs": ("label", "pattern", "id"),
@@ -87,6 +125,8 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     "records": ("kind", "key", "value"),
     "categories": ("category", "pattern"),
     "pdf_noise": ("kind", "pattern"),
+    "span_filters": ("label", "kind", "pattern"),
+    "reasons": ("kind", "pattern"),
 }
 
 

@@ -34,7 +34,6 @@ import bz2
 import hashlib
 import importlib.metadata
 import importlib.util
-import json
 import pickle
 import re
 import sys
@@ -47,7 +46,7 @@ sys.path.insert(0, str(REPO))
 
 from spacy.lang.en.stop_words import STOP_WORDS  # noqa: E402
 
-from imr_nlp.patterns import read_jsonl  # noqa: E402
+from imr_nlp.patterns import read_jsonl, write_jsonl  # noqa: E402
 from imr_nlp.records import DRUG_CLASSES  # noqa: E402
 
 CURATED = REPO / "patterns" / "curated" / "drugs_curated.jsonl"
@@ -518,9 +517,7 @@ def class_rows() -> list[dict[str, Any]]:
 
 
 def _write_jsonl(path: Path, header: list[str], rows: list[dict[str, Any]]) -> None:
-    lines = [f"// {h}" for h in header]
-    lines += [json.dumps(r, ensure_ascii=False) for r in rows]
-    path.write_text("\n".join(lines) + "\n", encoding="utf8")
+    write_jsonl(path, rows, header=header)
 
 
 def build(out_dir: str | Path, *, curated: str | Path = CURATED, use_dictionary: bool = True):

@@ -17,10 +17,10 @@ from imr_nlp.annotations import (
     export_spans,
     label_studio_config,
     read_annotations,
-    read_gold,
     to_docbin,
 )
-from imr_nlp.errors import AnnotationError
+from imr_nlp.errors import AnnotationError, GoldFileError
+from imr_nlp.evaluation import read_gold
 from imr_nlp.patterns import patterns_dir
 
 GOLD = Path("/work/shared/gold/seeds.jsonl")
@@ -295,7 +295,7 @@ def test_bad_json_line(tmp_path, seeds, fmt):
 def test_bad_json_gold(tmp_path, seeds):
     out = export_spans(seeds, tmp_path / "gold.jsonl", format="prodigy")
     _break_line(out, 4)
-    with pytest.raises(AnnotationError, match=r"line 4: bad JSON"):
+    with pytest.raises(GoldFileError, match=r"line 4: bad JSON"):
         read_gold(out)
 
 

@@ -334,7 +334,7 @@ def _cli(*args: str) -> list[str]:
 
 
 def test_sigkill_leaves_no_table_and_resume_finishes_it(tmp_path, nlp):
-    from benchmarks.generate_corpus import write_corpus
+    from generate_corpus import write_corpus
 
     corpus = tmp_path / "corpus"
     manifest = write_corpus(corpus, n=120, seed=11, broken_share=0.05)

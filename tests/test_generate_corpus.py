@@ -1,4 +1,4 @@
-"""Tests of the synthetic letter generator (benchmarks/generate_corpus.py)."""
+"""Tests of the synthetic letter generator (tools/generate_corpus.py)."""
 
 from __future__ import annotations
 
@@ -16,15 +16,11 @@ from imr_nlp.records import CATEGORIES as RECORD_CATEGORIES
 from imr_nlp.records import DRUG_CLASSES as RECORD_DRUG_CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
-# Plain `pytest` does not put the repo root first on sys.path, and pysbd (a medspacy
-# dependency) installs a top-level package also called `benchmarks` into site-packages.
-if sys.path[:1] != [str(ROOT)]:
-    sys.path.insert(0, str(ROOT))
-_other = sys.modules.get("benchmarks")
-if _other is not None and Path(getattr(_other, "__file__", "") or "").parent.parent != ROOT:
-    del sys.modules["benchmarks"]
+# tools/ is on pytest's pythonpath (pyproject.toml); a plain import of this file needs it too
+if str(ROOT / "tools") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tools"))
 
-from benchmarks.generate_corpus import (  # noqa: E402
+from generate_corpus import (  # noqa: E402
     GENERATED_MARK,
     LAYOUTS,
     PDF_BROKEN_REASONS,

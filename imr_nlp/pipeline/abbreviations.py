@@ -11,14 +11,15 @@ scispaCy's attributes (Spans, set by its AbbreviationDetector) and are left to i
 
 import re
 
+import numpy
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from ..extensions import register
 from ..factories import imr_factory
 
-
-_PARENS = re.compile(r"\([^()\n]{1,60}\)")
+_PARENS = re.compile(r"\([^()\n]{1,60}\)")  # a parenthesis on one line, up to 60 characters
+SHORT_FORM_TOKENS = (3, 10)  # tokens of a "(SHORT)" candidate, parentheses included
 
 
 class Abbreviations:
@@ -41,7 +42,7 @@ class Abbreviations:
         matches = []
         for m in _PARENS.finditer(text):
             span = doc.char_span(m.start(), m.end())
-            if span is not None and 3 <= len(span) <= 10:
+            if span is not None and SHORT_FORM_TOKENS[0] <= len(span) <= SHORT_FORM_TOKENS[1]:
                 matches.append((0, span.start + 1, span.end - 1))
         found: list[tuple[int, int, int, int]] = []
         seen: set[str] = set()
@@ -56,6 +57,45 @@ class Abbreviations:
                     found.append((m.start(), m.end(), long.start_char, long.end_char))
         doc._.imr_abbreviations = sorted(found)
         return doc
+
+
+def relabel_abbreviations(doc: Doc, spans: list[Span], text: str) -> list[Span]:
+    """Give a defined abbreviation (``doc._.imr_abbreviations``) the label of its long form,
+    with ``_.imr_long_form``: imr_entities calls this on its chosen spans.
+
+    doc (Doc): the letter, after imr_abbreviations.
+    spans (list[Span]): non-overlapping spans.
+    text (str): ``doc.text``.
+    RETURNS (list[Span]): the spans, with a span added for each use of an abbreviation
+        whose long form ends a span (where no other span is).
+    """
+    abbrs = doc._.imr_abbreviations
+    if not abbrs:
+        return spans
+    by_end = {s.end_char: s for s in spans}
+    taken = numpy.zeros(len(doc), dtype=bool)
+    for s in spans:
+        taken[s.start : s.end] = True
+    out = list(spans)
+    for short_s, short_e, long_s, long_e in abbrs:
+        source = by_end.get(long_e)
+        if source is None or source.start_char < long_s:
+            continue
+        short = doc.char_span(short_s, short_e)
+        if short is None:
+            continue
+        existing = next((s for s in out if s.start == short.start and s.end == short.end), None)
+        if existing is None:
+            if taken[short.start : short.end].any():
+                continue
+            existing = Span(doc, short.start, short.end, label=source.label_)
+            taken[short.start : short.end] = True
+            out.append(existing)
+        if existing.label_ == source.label_:
+            existing._.imr_long_form = " ".join(text[long_s:long_e].split())
+            existing._.generic = existing._.generic or source._.generic
+            existing._.drug_class = existing._.drug_class or source._.drug_class
+    return out
 
 
 @imr_factory("imr_abbreviations", assigns=["doc._.imr_abbreviations"], default_config={})

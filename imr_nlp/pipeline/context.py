@@ -14,12 +14,12 @@ from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import ensure_path
 
 from .._medspacy import import_medspacy, rule_matcher, run_matcher
 from ..extensions import register
 from ..factories import imr_factory
-from ..patterns import SCHEMAS, load_patterns, read_jsonl
+from ._rules import RuleFiles
+from .sentences import sentence_ids
 
 # medspaCy's categories plus the two IMR letters add; each sets a boolean on the span.
 SPAN_ATTRS: dict[str, dict[str, bool]] = {
@@ -45,8 +45,10 @@ def _medspacy_rules() -> list[dict[str, Any]]:
     return rows
 
 
-class Context:
+class Context(RuleFiles):
     """A thin wrapper around medspaCy's ConText that owns its rules."""
+
+    rule_files = ("context",)
 
     def __init__(
         self,
@@ -61,28 +63,16 @@ class Context:
         self.keep_graph = keep_graph
         self.use_medspacy_rules = use_medspacy_rules
         register()
-        self.rules: list[dict[str, Any]] | None = None  # read by initialize() or from_disk()
 
-    def initialize(
-        self,
-        get_examples: Any = None,
-        *,
-        nlp: Language | None = None,
-        rules_path: str | Path | None = None,
-    ) -> None:
-        """Read the rules (``nlp.initialize()`` calls this; so does the first doc): imr_nlp's,
-        plus medspaCy's general rules when ``use_medspacy_rules`` is on.
-
-        rules_path (str | Path | None): a JSONL file of rows like ``patterns/context.jsonl``
-            (``[initialize.components.imr_context] rules_path`` in a config); None for the
-            package's own file.
-        """
-        rules = load_patterns("context") if rules_path is None else read_jsonl(
-            rules_path, required=SCHEMAS["context"])
+    def read_rules(self, rules_path: str | Path | None = None) -> dict[str, list[dict[str, Any]]]:
+        """imr_nlp's rules (``rules_path``: a file like ``patterns/context.jsonl``, given as
+        ``[initialize.components.imr_context] rules_path`` in a config; None for the
+        package's own), plus medspaCy's general rules when ``use_medspacy_rules`` is on."""
+        files = super().read_rules(rules_path)
         if self.use_medspacy_rules:
             import_medspacy()
-            rules = rules + _medspacy_rules()
-        self.set_rules(rules)
+            files["context"] = files["context"] + _medspacy_rules()
+        return files
 
     def set_rules(self, rules: list[dict[str, Any]]) -> None:
         """(Re)build ConText from rule rows (medspaCy ConTextRule fields)."""
@@ -103,8 +93,7 @@ class Context:
         )
 
     def __call__(self, doc: Doc) -> Doc:
-        if self.rules is None:
-            self.initialize()
+        self.ensure_rules()
         ents = doc.ents
         if not ents:
             return doc
@@ -130,7 +119,7 @@ class Context:
         from medspacy.context.context_graph import ConTextGraph
         from medspacy.context.context_modifier import ConTextModifier
 
-        sent_id = _sentence_ids(doc)
+        sent_id = sentence_ids(doc)
         targets: dict[int, list[Span]] = {}
         for ent in ents:
             targets.setdefault(int(sent_id[ent.start]), []).append(ent)
@@ -154,27 +143,6 @@ class Context:
             self.context.set_context_attributes(graph.edges)
             graphs.append(graph)
         doc._.context_graph = graphs if self.keep_graph else None
-
-    def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        if self.rules is None:
-            self.initialize()
-        with (folder / "context.jsonl").open("w", encoding="utf8") as f:
-            for row in self.rules or []:
-                f.write(json.dumps(row) + "\n")
-
-    def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "Context":
-        self.set_rules(read_jsonl(ensure_path(path) / "context.jsonl", required=("literal", "category")))
-        return self
-
-
-def _sentence_ids(doc: Doc):
-    import numpy
-
-    if not doc.has_annotation("SENT_START"):
-        return numpy.zeros(len(doc), dtype="int64")
-    return numpy.cumsum(doc.to_array("SENT_START").astype("int64") == 1)
 
 
 def _rule_dict(row: dict[str, Any]) -> dict[str, Any]:

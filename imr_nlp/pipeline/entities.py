@@ -13,7 +13,8 @@ filters, then overlaps are resolved once and ``doc.ents`` is set once:
   doses); a STRENGTH before "oral morphine equivalents" and a drug used as a
   unit ("morphine equivalents") are dropped;
 - a class word naming an effect ("muscle relaxant effects", "range of action
-  includes ... anticonvulsant") is not a DRUG_CLASS;
+  includes ... anticonvulsant") is not a DRUG_CLASS (these filters by the text around
+  a span are ``patterns/span_filters.jsonl``);
 - an abbreviation the letter defines ("Complex Regional Pain Syndrome
   (CRPS)") takes the label of its long form and carries it in ``_.imr_long_form``;
 - a lexicon phrase split by a PDF line break ("proton pump \ninhibitors",
@@ -26,36 +27,31 @@ filters, then overlaps are resolved once and ``doc.ents`` is set once:
   as a finding ("MRI to rule out rotator cuff tear") is no DIAGNOSIS.
 """
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
-from spacy.util import ensure_path, filter_spans
+from spacy.util import filter_spans
 
-from ..rules.diagnoses import DiagnosisLists
 from ..extensions import register
 from ..factories import imr_factory
+from ..rules.diagnoses import DiagnosisLists
 from ..rules.guidelines import GuidelineFinder
-from ..patterns import load_patterns, read_jsonl, SCHEMAS
 from ..rules.spans import compile_rules, iter_matches
+from ..training.combine import fill_gaps
+from ._rules import RuleFiles
+from .abbreviations import relabel_abbreviations
+from .sentences import sentence_ids
 
-RULE_FILES = ("drugs", "drug_classes", "drug_class_rules", "dosage", "guidelines", "diagnoses", "necessity")
+RULE_FILES = ("drugs", "drug_classes", "drug_class_rules", "dosage", "guidelines", "diagnoses", "necessity",
+              "span_filters")
 HIGH = frozenset({"GUIDELINE", "OUTCOME", "NECESSITY"})  # win every overlap
 _ONE_WORD = re.compile(r"^[a-z]+$")
 ANCHORED = {"FREQUENCY", "STRENGTH"}
 
-_EFFECT_AFTER = re.compile(
-    r"(?:(?:\s*,\s*|\s*/\s*|\s+(?:and|or)\s+|\s+)"
-    r"(?!(?:have|has|had|are|is|was|were|cause|causes|with|of|side|adverse|the|that|which|who)\b)[a-z-]+){0,3}"
-    r"\s+(?:effects?|properties|activity)\b"
-)
-_ACTION_BEFORE = re.compile(r"(?i)\b(?:range\s+of\s+action|actions?)\s+includes?\b[^.]*$")
-_UNIT_AFTER = re.compile(r"(?i)\s+(?:sulfate\s+)?(?:equivalen|milligram\s+equivalen)")
 # a line break inside a phrase ("muscle \nrelaxants", "anti-\ndepressants"): the words on each side
 _BREAK = re.compile(r"[ \t]*\n\s*")
 _WORDS_BEFORE = re.compile(r"((?:[\w'/-]+[ \t]+){0,4}[\w'/-]+)$")
@@ -63,12 +59,20 @@ _WORDS_AFTER = re.compile(r"[\w'/-]+(?:[ \t]+[\w'/-]+){0,4}")
 _NEAR_WORD = re.compile(r"[\w'/-]+")
 FUZZY_MIN_LEN = 7  # letters a drug name needs before a one-letter misspelling of it is tagged
 BREAK_LOOKBACK = 80  # characters before a line break searched for the start of a phrase
-_MED_AFTER = re.compile(r"(?i)\s+(?:of\s+)?(?:oral\s+)?(?:morphine\s+equivalen|MED\b|MME\b|morphine\s+milligram)")
+NEAR_DRUG_BEFORE = 40  # characters before a DRUG where near_drug rules (dosage) may match
+NEAR_DRUG_AFTER = 240  # characters after a DRUG where near_drug rules may match
+SPAN_FILTER_AFTER = 80  # characters after a span that span_filters "followed_by" rows see
+SPAN_FILTER_BEFORE = 160  # characters before a span that span_filters "preceded_by" rows see
+CLASS_NOT_AFTER_WINDOW = 12  # characters before a class word that drug_class_rules "not_after" rows see
+STRENGTH_BEFORE_DRUG = 3  # tokens a STRENGTH may stand before its DRUG ("10 mg of Norco")
+CLASS_MODIFIER_GAP = 2  # tokens between two class words for the first to modify the second
 
 
-class Entities:
+class Entities(RuleFiles):
     """Tag DRUG, DRUG_CLASS, STRENGTH, QUANTITY, FREQUENCY, GUIDELINE, DIAGNOSIS,
     OUTCOME and NECESSITY from rule data."""
+
+    rule_files = RULE_FILES
 
     def __init__(
         self,
@@ -79,7 +83,8 @@ class Entities:
         overwrite_ents: bool = True,
         fill_labels: list[str] | None = None,
     ):
-        """Build the taggers from ``patterns/``.
+        """The tagger; its rules (the files of RULE_FILES in ``patterns/``) are read by
+        ``initialize()`` (``rules_path``: a folder holding those files) or ``from_disk()``.
 
         nlp (Language): the pipeline (its tokenizer turns lexicon entries into patterns).
         name (str): the component name.
@@ -95,7 +100,6 @@ class Entities:
         self.dose_window = dose_window
         self.overwrite_ents = overwrite_ents
         self.fill_labels = None if fill_labels is None else set(fill_labels)
-        self.set_rules({name: load_patterns(name) for name in RULE_FILES})
 
     def score(self, examples: Any, **kwargs: Any) -> dict[str, Any]:
         """spaCy's span scores of ``doc.ents`` (ents_p/r/f, ents_per_type), for
@@ -124,6 +128,11 @@ class Entities:
         class_rules = rules["drug_class_rules"]
         self._class_modifiers = [re.compile(r["pattern"]) for r in class_rules if r["kind"] == "modifier"]
         self._class_not_after = [re.compile(r["pattern"]) for r in class_rules if r["kind"] == "not_after"]
+        self._followed_by: dict[str, list[re.Pattern[str]]] = {}
+        self._preceded_by: dict[str, list[re.Pattern[str]]] = {}
+        for r in rules["span_filters"]:
+            where = self._followed_by if r["kind"] == "followed_by" else self._preceded_by
+            where.setdefault(r["label"], []).append(re.compile(r["pattern"]))
         # every lexicon phrase by its words, lower case, for phrases a line break splits
         self._by_words: dict[str, str] = {}
         for key, phrases in groups.items():
@@ -144,7 +153,7 @@ class Entities:
                 else:
                     multi.append(phrase)
             if multi:
-                self.matcher.add(key, list(self.nlp.tokenizer.pipe(multi)))
+                self.matcher.add(key, list(self.nlp.tokenizer.pipe(multi)))  # type: ignore[union-attr]
         # misspellings are looked for only near the curated names (not the dictionary's
         # foreign and historical synonyms)
         curated = {r["pattern"] for r in rules["drugs"] if "source" not in r}
@@ -164,6 +173,7 @@ class Entities:
 
         text (str | None): ``doc.text``, if the caller has it (spaCy rebuilds it on each access).
         """
+        self.ensure_rules()
         text = doc.text if text is None else text
         out: list[Span] = []
         strings = self.nlp.vocab.strings
@@ -192,7 +202,7 @@ class Entities:
             span._.drug_class = cls
             out.append(span)
             if label == "DRUG":
-                lo, hi = max(0, span.start_char - 40), span.end_char + 240
+                lo, hi = max(0, span.start_char - NEAR_DRUG_BEFORE), span.end_char + NEAR_DRUG_AFTER
                 if windows and lo <= windows[-1][1]:
                     windows[-1][1] = max(windows[-1][1], hi)
                 else:
@@ -201,27 +211,28 @@ class Entities:
         for lo, hi in windows:
             matches.extend(iter_matches(text, self.near_drug_rules, lo, hi))
         for start, end, row in matches:
-            span = _char_span(doc, start, end, row["label"])
-            if span is not None:
-                out.append(span)
+            found_span = _char_span(doc, start, end, row["label"])
+            if found_span is not None:
+                out.append(found_span)
         # OUTCOME: the decision word of each item of the letter's structure (imr_structure)
         layout = doc._.imr_structure if Doc.has_extension("imr_structure") else None
         for item in (layout or {}).get("items", []):
             if item.get("outcome_span"):
-                span = _char_span(doc, *item["outcome_span"], "OUTCOME")
-                if span is not None:
-                    span._.imr_outcome = item["outcome"]
-                    out.append(span)
+                o_start, o_end = item["outcome_span"]
+                outcome = _char_span(doc, o_start, o_end, "OUTCOME")
+                if outcome is not None:
+                    outcome._.imr_outcome = item["outcome"]
+                    out.append(outcome)
         for g in self.guidelines(text, layout["regions"] if layout else None):
-            span = _char_span(doc, g["start"], g["end"], "GUIDELINE")
-            if span is not None:
-                span._.guideline_source = g["source"]
-                span._.guideline_pages = g["pages"]
-                out.append(span)
+            citation = _char_span(doc, g["start"], g["end"], "GUIDELINE")
+            if citation is not None:
+                citation._.guideline_source = g["source"]
+                citation._.guideline_pages = g["pages"]
+                out.append(citation)
         for start, end in self.diagnoses(text):
-            span = _char_span(doc, start, end, "DIAGNOSIS")
-            if span is not None:
-                out.append(span)
+            diagnosis = _char_span(doc, start, end, "DIAGNOSIS")
+            if diagnosis is not None:
+                out.append(diagnosis)
         return out
 
     def _broken_phrases(self, doc: Doc, text: str) -> list[tuple[str, int, int]]:
@@ -278,22 +289,20 @@ class Entities:
 
     def keep(self, span: Span, text: str) -> bool:
         """The close-call filters of annotation.md that need only the text around a span."""
-        after = text[span.end_char : span.end_char + 80]
-        if span.label_ == "DRUG" and _UNIT_AFTER.match(after):
+        label = span.label_
+        after = text[span.end_char : span.end_char + SPAN_FILTER_AFTER]
+        if any(r.match(after) for r in self._followed_by.get(label, ())):
             return False
-        if span.label_ == "STRENGTH" and _MED_AFTER.match(after):
+        if label == "DIAGNOSIS" and (self.diagnoses.denied_before(text, span.start_char)
+                                     or self.diagnoses.absent_after(text, span.end_char)):
             return False
-        if span.label_ == "DIAGNOSIS" and (self.diagnoses.denied_before(text, span.start_char)
-                                          or self.diagnoses.absent_after(text, span.end_char)):
+        before = text[max(0, span.start_char - SPAN_FILTER_BEFORE) : span.start_char]
+        if any(r.search(before) for r in self._preceded_by.get(label, ())):
             return False
-        if span.label_ == "DRUG_CLASS":
-            if _EFFECT_AFTER.match(after):
-                return False
-            before = text[max(0, span.start_char - 160) : span.start_char]
-            if _ACTION_BEFORE.search(before):
-                return False
-            if any(r.search(before[-12:]) for r in self._class_not_after):
-                return False
+        if label == "DRUG_CLASS" and any(
+            r.search(before[-CLASS_NOT_AFTER_WINDOW:]) for r in self._class_not_after
+        ):
+            return False
         return True
 
     def __call__(self, doc: Doc) -> Doc:
@@ -306,14 +315,9 @@ class Entities:
         cands = [s for s in self.candidates(doc, text) if self.keep(s, text)]
         chosen = _class_before_class(_resolve(self._strip_class_modifiers(cands)))
         chosen = self._anchor_doses(doc, chosen)
-        chosen = self._abbreviations(doc, chosen, text)
+        chosen = relabel_abbreviations(doc, chosen, text)
         if earlier:
-            # spans of an earlier component (a trained NER) fill the gaps the rules leave:
-            # a rule span wins every overlap, and keeps its attributes
-            taken = numpy.zeros(len(doc), dtype=bool)
-            for s in chosen:
-                taken[s.start : s.end] = True
-            chosen.extend(e for e in earlier if not taken[e.start : e.end].any())
+            chosen = fill_gaps(doc, chosen, earlier)
         doc.ents = sorted(chosen, key=lambda s: s.start)
         return doc
 
@@ -322,7 +326,7 @@ class Entities:
         STRENGTH just before one) in the same sentence."""
         if not any(s.label_ in ANCHORED or s.label_ == "QUANTITY" for s in spans):
             return spans
-        sent_id = _sentence_ids(doc)
+        sent_id = sentence_ids(doc)
         drugs = [s for s in spans if s.label_ == "DRUG"]
         kept = []
         for s in spans:
@@ -334,7 +338,7 @@ class Entities:
                         continue
                     if 0 <= s.start - d.end <= self.dose_window:
                         ok = True
-                    elif s.label_ == "STRENGTH" and 0 <= d.start - s.end <= 3:
+                    elif s.label_ == "STRENGTH" and 0 <= d.start - s.end <= STRENGTH_BEFORE_DRUG:
                         ok = True
                     if ok:
                         break
@@ -342,50 +346,6 @@ class Entities:
                     continue
             kept.append(s)
         return kept
-
-    def _abbreviations(self, doc: Doc, spans: list[Span], text: str) -> list[Span]:
-        """Give a defined abbreviation the label of its long form, with ``_.imr_long_form``."""
-        abbrs = doc._.imr_abbreviations
-        if not abbrs:
-            return spans
-        by_end = {s.end_char: s for s in spans}
-        taken = numpy.zeros(len(doc), dtype=bool)
-        for s in spans:
-            taken[s.start : s.end] = True
-        out = list(spans)
-        for short_s, short_e, long_s, long_e in abbrs:
-            source = by_end.get(long_e)
-            if source is None or source.start_char < long_s:
-                continue
-            short = doc.char_span(short_s, short_e)
-            if short is None:
-                continue
-            existing = next((s for s in out if s.start == short.start and s.end == short.end), None)
-            if existing is None:
-                if taken[short.start : short.end].any():
-                    continue
-                existing = Span(doc, short.start, short.end, label=source.label_)
-                taken[short.start : short.end] = True
-                out.append(existing)
-            if existing.label_ == source.label_:
-                existing._.imr_long_form = " ".join(text[long_s:long_e].split())
-                existing._.generic = existing._.generic or source._.generic
-                existing._.drug_class = existing._.drug_class or source._.drug_class
-        return out
-
-    # -- serialisation --------------------------------------------------------
-    def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        for name, rows in self.rules.items():
-            with (path / f"{name}.jsonl").open("w", encoding="utf8") as f:
-                for row in rows:
-                    f.write(json.dumps({k: v for k, v in row.items() if not k.startswith("_")}) + "\n")
-
-    def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "Entities":
-        path = ensure_path(path)
-        self.set_rules({n: read_jsonl(path / f"{n}.jsonl", required=SCHEMAS[n]) for n in RULE_FILES})
-        return self
 
 
 def _char_span(doc: Doc, start: int, end: int, label: str) -> Span | None:
@@ -398,7 +358,7 @@ def _char_span(doc: Doc, start: int, end: int, label: str) -> Span | None:
 def _resolve(spans: list[Span]) -> list[Span]:
     """Non-overlapping spans: GUIDELINE/OUTCOME/NECESSITY first, then the longest."""
     high = filter_spans([s for s in spans if s.label_ in HIGH])
-    taken = set()
+    taken: set[int] = set()
     for s in high:
         taken.update(range(s.start, s.end))
     rest = [s for s in spans if s.label_ not in HIGH and not taken.intersection(range(s.start, s.end))]
@@ -447,17 +407,10 @@ def _class_before_class(spans: list[Span]) -> list[Span]:
     classes = sorted((s for s in spans if s.label_ == "DRUG_CLASS"), key=lambda s: s.start)
     drop = set()
     for a, b in zip(classes, classes[1:]):
-        gap = a.doc.text[a.end_char : b.start_char] if b.start - a.end <= 2 else ""
+        gap = a.doc.text[a.end_char : b.start_char] if b.start - a.end <= CLASS_MODIFIER_GAP else ""
         if gap and gap.isspace():
             drop.add(a.start)
     return [s for s in spans if s.label_ != "DRUG_CLASS" or s.start not in drop]
-
-
-def _sentence_ids(doc: Doc) -> numpy.ndarray:
-    if not doc.has_annotation("SENT_START"):
-        return numpy.zeros(len(doc), dtype="int64")
-    starts = doc.to_array("SENT_START").astype("int64")
-    return numpy.cumsum(starts == 1)
 
 
 @imr_factory(

@@ -14,8 +14,8 @@ from spacy.tokens import Doc, Span
 from ..errors import Warnings
 from ..extensions import register
 from ..factories import imr_factory
-from .structure import structure_of
 from ..records import build_requests
+from .structure import structure_of
 
 ITEMS_KEY = "imr_items"  # doc.spans[ITEMS_KEY]: one span per disputed item
 

@@ -27,6 +27,7 @@ from .._medspacy import import_medspacy, rule_matcher, run_matcher
 from ..extensions import register
 from ..factories import imr_factory
 from ..patterns import read_jsonl
+from ._rules import RuleFiles
 from .structure import structure_of
 
 SPANS_KEY = "imr_sections"  # doc.spans[SPANS_KEY]: the titled sections, labelled by category
@@ -56,35 +57,26 @@ class SectionView(NamedTuple):
         return self.title_start, self.body_end
 
 
-class Sections:
+class Sections(RuleFiles):
     """A thin wrapper around medspaCy's Sectionizer that owns its rules."""
+
+    rule_files = ("sections",)
 
     def __init__(self, nlp: Language, name: str = "imr_sections"):
         self.nlp = nlp
         self.name = name
         register()
-        self.rules: list[dict[str, Any]] | None = None  # read by initialize() or from_disk()
 
-    def initialize(
-        self,
-        get_examples: Any = None,
-        *,
-        nlp: Language | None = None,
-        rules_path: str | Path | None = None,
-    ) -> None:
-        """Take the section titles (``nlp.initialize()`` calls this; so does the first doc).
-
-        rules_path (str | Path | None): a JSONL file of title rows (``category``, ``literal``;
-            a structure file's ``section`` rows count), given as
-            ``[initialize.components.imr_sections] rules_path`` in a config; None for the
-            titles of the pipeline's structure (its ``imr_structure`` component).
-        """
+    def read_rules(self, rules_path: str | Path | None = None) -> dict[str, list[dict[str, Any]]]:
+        """The section titles (``category``, ``literal``): from ``rules_path``, a JSONL file
+        of title rows (a structure file's ``section`` rows count), given as
+        ``[initialize.components.imr_sections] rules_path`` in a config; None for the
+        titles of the pipeline's structure (its ``imr_structure`` component)."""
         if rules_path is None:
-            self.set_rules(structure_of(self.nlp).sections)
-            return
+            return {"sections": structure_of(self.nlp).sections}
         rows = read_jsonl(rules_path)
-        self.set_rules([{"category": r["category"], "literal": r["literal"]} for r in rows
-                        if r.get("kind", "section") == "section" and "literal" in r])
+        return {"sections": [{"category": r["category"], "literal": r["literal"]} for r in rows
+                             if r.get("kind", "section") == "section" and "literal" in r]}
 
     def set_rules(self, rules: list[dict[str, Any]]) -> None:
         """(Re)build the Sectionizer from section titles (``category``, ``literal``): the
@@ -111,8 +103,7 @@ class Sections:
         store each section as plain data. medspaCy's own __call__ would also write a
         Section object onto every token (about 1 ms a letter for attributes that
         imr_nlp serves from ``doc._.imr_sections`` anyway)."""
-        if self.rules is None:
-            self.initialize()
+        self.ensure_rules()
         matches = self.sectionizer.filter_start_lines(doc, run_matcher(self.matcher, doc))
         strings = self.nlp.vocab.strings
         rows: list[list[Any]] = []

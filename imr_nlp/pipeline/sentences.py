@@ -21,17 +21,15 @@ The result is written as ``SENT_START`` in one array operation, so
 
 import re
 from bisect import bisect_left
-from pathlib import Path
 from typing import Any
 
 import numpy
 from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import ensure_path
 
 from ..factories import imr_factory
-from ..patterns import SCHEMAS, load_patterns, read_jsonl
+from ._rules import RuleFiles
 
 _END = re.compile(r"[.!?][\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])")
 _GLUED = re.compile(r"(?<=[a-z]{2})[.;](?=[A-Z][a-z])")
@@ -39,10 +37,13 @@ _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 _PARA_PDF = re.compile(r"\n(?:[ \t\f]*\n){2,}[ \t\f]*")
 _PARA_PLAIN = re.compile(r"\n(?:[ \t\f]*\n)+[ \t\f]*")
 _NONSPACE = re.compile(r"\S")
+ABBREVIATION_LOOKBACK = 12  # characters before a full stop searched for an abbreviation
 
 
-class SentenceSplitter:
+class SentenceSplitter(RuleFiles):
     """Set sentence boundaries of an IMR letter from compiled text rules."""
+
+    rule_files = ("sentences",)
 
     def __init__(self, nlp: Language, name: str = "imr_sentences", *, overwrite: bool = True):
         """The splitter; its rules (``patterns/sentences.jsonl``) are read by ``initialize()``.
@@ -53,24 +54,6 @@ class SentenceSplitter:
         """
         self.name = name
         self.overwrite = overwrite
-        self.rules: list[dict[str, Any]] | None = None  # read by initialize() or from_disk()
-
-    def initialize(
-        self,
-        get_examples: Any = None,
-        *,
-        nlp: Language | None = None,
-        rules_path: str | Path | None = None,
-    ) -> None:
-        """Read the rules (``nlp.initialize()`` calls this; so does the first doc).
-
-        rules_path (str | Path | None): a JSONL file of rows like ``patterns/sentences.jsonl``
-            (``[initialize.components.imr_sentences] rules_path`` in a config); None for the
-            package's own file.
-        """
-        rules = load_patterns("sentences") if rules_path is None else read_jsonl(
-            rules_path, required=SCHEMAS["sentences"])
-        self.set_rules(rules)
 
     def set_rules(self, rules: list[dict[str, Any]]) -> None:
         """Compile the splitter's rules (rows of ``patterns/sentences.jsonl``)."""
@@ -91,12 +74,11 @@ class SentenceSplitter:
         text (str): the letter.
         RETURNS (list[int]): sorted offsets of the first character of each sentence.
         """
-        if self.rules is None:
-            self.initialize()
+        self.ensure_rules()
         starts: set[int] = set()
         abbreviations = self.abbreviations
         for m in _END.finditer(text):
-            before = _WORD_BEFORE.search(text, max(0, m.start() - 12), m.start())
+            before = _WORD_BEFORE.search(text, max(0, m.start() - ABBREVIATION_LOOKBACK), m.start())
             if before and before.group(1).rstrip(".").lower() in abbreviations:
                 continue
             nxt = _NONSPACE.search(text, m.end())
@@ -159,17 +141,6 @@ class SentenceSplitter:
         doc.from_array([SENT_START], column)  # type: ignore[arg-type]
         return doc
 
-    def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        if self.rules is None:
-            self.initialize()
-        _write_jsonl(folder / "sentences.jsonl", self.rules or [])
-
-    def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "SentenceSplitter":
-        self.set_rules(read_jsonl(ensure_path(path) / "sentences.jsonl", required=SCHEMAS["sentences"]))
-        return self
-
 
 def _is_pdf_style(text: str) -> bool:
     """True where most line breaks come doubled, as in text extracted from IMR PDFs."""
@@ -179,12 +150,24 @@ def _is_pdf_style(text: str) -> bool:
     return 2 * text.count("\n\n") >= 0.8 * singles
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    import json
+def _start_flags(doc: Doc) -> numpy.ndarray | None:
+    if not len(doc) or not doc.has_annotation("SENT_START"):
+        return None
+    return doc.to_array("SENT_START").astype("int64") == 1
 
-    with path.open("w", encoding="utf8") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
+
+def sentence_ids(doc: Doc) -> numpy.ndarray:
+    """The sentence number of every token (all 0 without sentence boundaries), from one
+    read of the ``SENT_START`` array (no walk over ``doc.sents``). The one place
+    components and records find which sentence a token is in."""
+    flags = _start_flags(doc)
+    return numpy.zeros(len(doc), dtype="int64") if flags is None else numpy.cumsum(flags)
+
+
+def sentence_starts(doc: Doc) -> list[int]:
+    """Token offsets where the doc's sentences start (``[0]`` without sentence boundaries)."""
+    flags = _start_flags(doc)
+    return (numpy.flatnonzero(flags).tolist() if flags is not None else []) or [0]
 
 
 @imr_factory(

@@ -11,7 +11,6 @@ of each disputed item) and ``regions`` (guideline lines and rationales).
 """
 
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from spacy.util import ensure_path
 
 from ..extensions import register
 from ..factories import imr_factory
-from ..patterns import load_patterns, read_jsonl
+from ..patterns import load_patterns, read_jsonl, write_jsonl
 from ..rules.structure import Structure, shipped
 
 FILE = "structure.jsonl"
@@ -48,11 +47,7 @@ class LetterStructure:
         return doc
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        with (path / FILE).open("w", encoding="utf8") as f:
-            for row in self.structure.rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        write_jsonl(ensure_path(path) / FILE, self.structure.rows)
 
     def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "LetterStructure":
         self.structure = Structure(read_jsonl(ensure_path(path) / FILE, required=("kind",)))
@@ -73,7 +68,8 @@ def analyse(structure: Structure, text: str) -> dict[str, Any]:
 def structure_of(nlp: Language | None) -> Structure:
     """The pipeline's Structure (its imr_structure component), or the shipped one."""
     if nlp is not None and "imr_structure" in nlp.component_names:
-        return nlp.get_pipe("imr_structure").structure
+        component: Any = nlp.get_pipe("imr_structure")
+        return component.structure
     return shipped()
 
 

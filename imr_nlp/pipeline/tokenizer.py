@@ -19,7 +19,6 @@ from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix
 
 from ..patterns import load_patterns
 
-
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -54,8 +53,8 @@ def build_tokenizer(nlp: Language, rules: list[dict[str, Any]]) -> Tokenizer:
     return ImrTokenizer(
         nlp.vocab,
         rules=exceptions,
-        prefix_search=compile_prefix_regex(defaults.prefixes).search,
-        suffix_search=compile_suffix_regex(defaults.suffixes).search,
+        prefix_search=compile_prefix_regex(defaults.prefixes or []).search,
+        suffix_search=compile_suffix_regex(defaults.suffixes or []).search,
         infix_finditer=compile_infix_regex(infixes).finditer,
         token_match=defaults.token_match,
         url_match=defaults.url_match,

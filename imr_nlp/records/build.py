@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-import numpy
 from spacy.tokens import Doc, Span
 
 from ..errors import Warnings
 from ..patterns import load_patterns
+from ..pipeline.sentences import sentence_starts
 from ..pipeline.structure import analyse
 from ..rules.dates import DATE, DATE_RE, iso_date
 from ..rules.structure import Structure, collapse, shipped
@@ -301,11 +300,7 @@ class SentenceBounds:
 
     def __init__(self, doc: Doc):
         self.doc = doc
-        if doc.has_annotation("SENT_START") and len(doc):
-            starts = numpy.flatnonzero(doc.to_array("SENT_START").astype("int64") == 1)
-            self.starts = starts.tolist() or [0]
-        else:
-            self.starts = [0]
+        self.starts = sentence_starts(doc)
         self.idx = doc.to_array("IDX").tolist() if len(doc) else []
 
     def tokens_of(self, i: int) -> tuple[int, int]:

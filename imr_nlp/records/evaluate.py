@@ -91,7 +91,7 @@ def _align(mine: list[dict[str, Any]], gold: list[dict[str, Any]]) -> list[tuple
     b = [" ".join(str(r.get("request_text") or "").lower().split()) for r in mine]
     if len(a) == len(b):
         return [(i, i) for i in range(len(a))]
-    pairs = []
+    pairs: list[tuple[int, int]] = []
     sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for tag, i1, i2, j1, j2 in sm.get_opcodes():
         if tag in ("equal", "replace"):

@@ -30,6 +30,7 @@ ENUM_WINDOW = 1500  # characters after an enumeration lead searched for its item
 ENUM_ITEM_WORDS = 6  # words of an enumerated item searched for its condition word
 MODIFIER_WORDS = 3  # an element of at most this many words without a condition word can modify the next
 STRONG_HEADLESS_WORDS = 12  # longer elements without a condition word end even a diagnosis list
+MAX_ELEMENT_CHARS = 120  # a longer list element is prose, not a condition
 
 
 class DiagnosisLists:
@@ -147,7 +148,8 @@ class DiagnosisLists:
                     continue
                 if self.denied_before(text, m.start()):
                     continue
-                start = _LEAD.match(text, m.end()).end()
+                lead = _LEAD.match(text, m.end())  # [\s:]* matches everywhere
+                start = lead.end() if lead else m.end()
                 end = _first(self._ends, text, start, min(len(text), start + self.max_list_chars))
                 found.extend(self._elements(text, start, end, strong, prose))
         found.extend(self.enumerated(text))
@@ -227,19 +229,19 @@ class DiagnosisLists:
                 pending = None
             after_comma, prev_end = sep == "," and not cut, e
         out = []
-        for s, e, head in merged:
+        for s, e, has_head in merged:
             element = text[s:e]
-            if not element or len(element) > 120 or self.is_rejected(element):
+            if not element or len(element) > MAX_ELEMENT_CHARS or self.is_rejected(element):
                 continue
-            if not head and (not strong or len(_WORD.findall(element)) > STRONG_HEADLESS_WORDS):
+            if not has_head and (not strong or len(_WORD.findall(element)) > STRONG_HEADLESS_WORDS):
                 break  # past the list: what follows is prose, not conditions
             if prose and any(r.search(element) for r in self._prose_rejects):
                 continue
-            if not head and any(r.search(element) for r in self._headless_rejects):
+            if not has_head and any(r.search(element) for r in self._headless_rejects):
                 continue
             if self.absent_after(text, e):
                 continue
-            if head or (strong and any(c.isalpha() for c in element)):
+            if has_head or (strong and any(c.isalpha() for c in element)):
                 out.append((s, e))
         return out
 

@@ -16,12 +16,9 @@ from typing import Any
 
 from .structure import shipped
 
-_STOP = (
-    r"(?!(?:states?|recommends?|indicates?|notes?|says|supports?|is|are|was|were|does|do|"
-    r"has|have|for|under|and|which|that|the|in|on|to|as|with|by)\b)"
-)
-_CITATION_END = re.compile(r"\.(?=\s+[A-Z(]|\s*$)|,\s+which\s+(?:is|are)\b|\n(?:[ \t]*\n){2,}")
-_PAGE_NUMBERS = re.compile(r"\d+(?:\s*-\s*\d+)?(?:\s*(?:,|and|&)\s*\d+(?:\s*-\s*\d+)?)*")
+NAME_LOOKBACK = 40  # characters before a name searched for the words that start it ("before" rows)
+PIECES = ("page", "topic", "not_topic_word", "page_numbers", "citation_end", "section", "chapter",
+          "citation_lead", "quoted_title", "document_done")  # one row each in guidelines.jsonl
 
 
 class GuidelineFinder:
@@ -35,9 +32,11 @@ class GuidelineFinder:
         self._name_rows = names
         self._names = [re.compile(r["pattern"]) for r in names]
         self._before = [(re.compile(r["pattern"]), set(r["sources"])) for r in rules if r["kind"] == "before"]
-        piece = {r["kind"]: r["pattern"] for r in rules if r["kind"] not in ("name", "before")}
-        page, topic = piece["page"], piece["topic"]
-        topic = topic.replace(r"(?:\s+(?:of|and|for|&)?\s*", r"(?:\s+" + _STOP + r"(?:of\s+|and\s+|&\s+)?")
+        piece = {r["kind"]: r["pattern"] for r in rules if r["kind"] in PIECES}
+        page = piece["page"]
+        topic = piece["topic"].replace("{not_topic_word}", piece["not_topic_word"])
+        self._citation_end = re.compile(piece["citation_end"])
+        self._page_numbers = re.compile(piece["page_numbers"])
         self._lead = re.compile(piece["citation_lead"])
         self._page = re.compile(page)
         self._tails = [
@@ -51,6 +50,7 @@ class GuidelineFinder:
         self._next_documents = [(re.compile(r["pattern"]), bool(r.get("requires_done")))
                                 for r in rules if r["kind"] == "next_document"]
         self._document_done = re.compile(piece["document_done"])
+        self._narrower = [(r["source"], r["pattern"]) for r in rules if r["kind"] == "narrower_source"]
 
     def names(self, text: str) -> list[tuple[int, int, str]]:
         """All guideline names, in text order, not overlapping."""
@@ -66,7 +66,7 @@ class GuidelineFinder:
             end, source = -neg_end, row["source"]
             for regex, sources in self._before:
                 if source in sources:
-                    b = regex.search(text, max(0, start - 40), start)
+                    b = regex.search(text, max(0, start - NAME_LOOKBACK), start)
                     if b:
                         start = b.start()
             if joins and out and text[out[-1][1]:start].isspace():
@@ -105,17 +105,17 @@ class GuidelineFinder:
         RETURNS (list[dict]): ``{"start", "end", "source", "pages"}`` in text order.
         """
         names = self.names(text)
-        regions = [(s, e) for cat, s, e in (shipped().regions(text) if regions is None else regions)
-                   if cat != "decision_rationale"]
-        names = sorted(names + self._unnamed_citations(text, regions, names))
+        bounds = [(s, e) for cat, s, e in (shipped().regions(text) if regions is None else regions)
+                  if cat != "decision_rationale"]
+        names = sorted(names + self._unnamed_citations(text, bounds, names))
         spans: list[dict[str, Any]] = []
         used_until = -1
         for start, end, source in names:
             if start < used_until:
                 continue
-            region = next(((s, e) for s, e in regions if s <= start < e), None)
+            region = next(((s, e) for s, e in bounds if s <= start < e), None)
             if region is not None:
-                m = _CITATION_END.search(text, end, region[1])
+                m = self._citation_end.search(text, end, region[1])
                 stop = m.start() if m else region[1]
                 end = max(end, stop)
                 parts = self.split_documents(text, start, end)
@@ -129,8 +129,9 @@ class GuidelineFinder:
                 if part_start != start:  # a second document: the source of its own name, if any
                     own = [src for s, e, src in names if s == part_start]
                     part_source = own[0] if own else source
-                if "ACOEM" in sources and part_source == "MTUS":
-                    part_source = "ACOEM"
+                for broad, narrow in self._narrower:
+                    if part_source == broad and narrow in sources:
+                        part_source = narrow
                 spans.append({"start": part_start, "end": end, "source": part_source,
                               "pages": self.pages(text[part_start:end])})
                 used_until = end
@@ -164,7 +165,7 @@ class GuidelineFinder:
                 start = m.end()
                 if not text[start:start + 1].isalnum():
                     continue
-                stop = _CITATION_END.search(text, start, re_)
+                stop = self._citation_end.search(text, start, re_)
                 stop_at = stop.start() if stop else re_
                 if any(start <= s < stop_at for s in starts):
                     continue  # the citation names a known guideline: its span starts at the name
@@ -176,5 +177,5 @@ class GuidelineFinder:
         m = self._page.search(citation)
         if not m:
             return None
-        n = _PAGE_NUMBERS.search(m.group(0))
+        n = self._page_numbers.search(m.group(0))
         return re.sub(r"\s+", " ", n.group(0)) if n else None

@@ -4,6 +4,7 @@ import re
 from typing import Any, Iterator
 
 _TRAIL = ".,;: \t\n\r\f"
+NOT_AFTER_WINDOW = 40  # characters before a match that a rule's ``not_after`` regex sees
 
 
 def compile_rules(rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], re.Pattern]]:
@@ -20,7 +21,7 @@ def iter_matches(
     """Yield ``(start, end, rule)`` for every match of every rule in ``text[start:end]``, trimmed.
 
     A rule's ``group`` names the capture group that is the span; its
-    ``not_after`` is a regex that must not match the 40 characters before.
+    ``not_after`` is a regex that must not match the NOT_AFTER_WINDOW characters before.
     """
     lo, hi = start, len(text) if end is None else min(end, len(text))
     for row, regex in rules:
@@ -32,7 +33,7 @@ def iter_matches(
             start, end = m.span(group)
             if start < 0:
                 continue
-            if not_after is not None and not_after.search(text, max(0, start - 40), start):
+            if not_after is not None and not_after.search(text, max(0, start - NOT_AFTER_WINDOW), start):
                 continue
             start, end = trim(text, start, end)
             if end > start:

@@ -26,8 +26,8 @@ from functools import lru_cache
 from typing import Any
 
 from ..patterns import load_patterns
-from .spans import hyphen_tolerant
 from .dates import DATE, iso_date
+from .spans import hyphen_tolerant
 
 # Windows that stay in code.
 # The most lines an item header may wrap over (a modified request's three sentences included).
@@ -36,6 +36,8 @@ MAX_HEADER_LINES = 6
 REGION_CAP = 4000
 # The longest an item header may be, in characters.
 MAX_HEADER_CHARS = 1200
+# Line breaks a header block may span before the title after it starts another letter.
+LETTER_HEADER_LINES = 12
 
 _LINE = re.compile(r"[^\n]*\n?")
 _WS = re.compile(r"\s+")
@@ -316,7 +318,7 @@ class Structure:
         starts: list[int] = []
         for m in self._letter_start.finditer(text):
             # a header block and the title after it start one letter, not two
-            if starts and not text[starts[-1]:m.start()].count("\n") > 12:
+            if starts and not text[starts[-1]:m.start()].count("\n") > LETTER_HEADER_LINES:
                 continue
             starts.append(m.start())
         return starts

@@ -1,4 +1,4 @@
-"""Train a small statistical NER on corrected annotations and combine it with the rules.
+"""Train a small statistical NER on corrected annotations.
 
 The loop follows explosion/projects' "rules + model" tutorials: read corrected
 documents, split them by document, write DocBins, run spaCy's own training
@@ -14,14 +14,7 @@ best model, then source its ``ner`` into the rule pipeline.
 - :func:`leave_one_out` trains on all letters but one, scores the held-out
   letter with the trained pipeline alone, and averages.
 
-Conflict rule of the combined pipeline: ``trained_ner`` sets ``doc.ents`` and
-``imr_entities`` runs with ``overwrite_ents=False``: the rules tag as usual, every
-rule span wins any overlap with a trained span (and keeps its attributes:
-``_.imr_generic``, ``_.imr_drug_class``, ``_.imr_guideline_source`` ...), and a trained span is
-added only where no rule span overlaps it, and only for the labels in the model's
-``fill_labels`` (``imr_meta.json``): those for which the trained model beat the
-rules on the dev letters at training time. The model adds what the rules miss and
-never displaces what they find; trained spans carry no attributes.
+How the trained spans join the rule spans: ``imr_nlp.training.combine``.
 """
 
 from __future__ import annotations
@@ -40,26 +33,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Errors, ImrError, ModelError, TrainingError, Warnings, warn
+from ..errors import Errors, TrainingError, Warnings
+from ..evaluation import score_exact
+from .combine import META_FILE, load_trained_only
 
 if TYPE_CHECKING:
-    from spacy.language import Language
     from spacy.tokens import Doc
 
 logger = logging.getLogger("imr_nlp")
 
-TRAINED_NAME = "trained_ner"
-META_FILE = "imr_meta.json"
 TRAIN_FORMATS = ("prodigy", "label_studio", "doccano", "brat", "gold")
-# Text whose tokens show whether two pipelines share imr_nlp's tokenizer rules
-# (patterns/tokenizer.jsonl: glued counts, "Page(s)", glued negation ...).
-_PROBE = (
-    "Xanax Tab 1 Mg#120, QID. Ultram,50mg (Soma)Muscle relaxant #90-a Benzodiazepine "
-    "is notmedically necessary; working.The MTUS Page(s): 24, Section(s): Opioids, "
-    "Certification(s)/Specialty: Physical Medicine & Rehabilitation. 12/14/14 #60."
-)
-
-
 class Messages(Errors, Warnings):
     """The codes of this module, from ``imr_nlp.errors`` (kept as a name for callers)."""
 
@@ -72,7 +55,8 @@ def read_docs(paths: str | Path | Iterable[str | Path], *, format: str = "prodig
     format (str): one of ``TRAIN_FORMATS``; "gold" reads ``shared/gold/*.jsonl``.
     RETURNS (list[Doc]): the Docs with ``doc.ents`` and ``doc._.imr_doc_id``, in file order.
     """
-    from .annotations import read_annotations, read_gold
+    from ..annotations import read_annotations
+    from ..evaluation import read_gold
 
     if format not in TRAIN_FORMATS:
         raise TrainingError(Messages.E040.format(format=format, known=", ".join(TRAIN_FORMATS)))
@@ -174,8 +158,9 @@ def train_on_docs(
     import spacy
     from spacy.cli.train import train as spacy_train
 
-    from .pipeline import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
-    from .annotations import LABELS, to_docbin
+    from .. import LABELS
+    from ..annotations import to_docbin
+    from ..pipeline import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
 
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
@@ -250,7 +235,7 @@ def choose_fill_labels(model_dir: str | Path, dev_docs: Sequence[Doc]) -> dict[s
 
     RETURNS (dict): ``fill_labels`` and ``dev_label_f1`` (``{"trained": ..., "rules": ...}``).
     """
-    from . import load
+    from .. import load
 
     trained = load_trained_only(model_dir)
     rules = load(disable=["imr_requests"])
@@ -271,134 +256,9 @@ def choose_fill_labels(model_dir: str | Path, dev_docs: Sequence[Doc]) -> dict[s
 
 def default_config_path() -> Path:
     """RETURNS (Path): ``configs/ner.cfg`` of the checkout (or of the installed wheel)."""
-    from .patterns import data_dir
+    from ..patterns import data_dir
 
     return data_dir("configs") / "ner.cfg"
-
-
-# -- loading -------------------------------------------------------------------
-def load_trained_only(path: str | Path) -> Language:
-    """The trained pipeline alone (tokenizer + ``ner``), for evaluation.
-
-    path (str | Path): a folder written by :func:`train`.
-    RETURNS (Language): the pipeline.
-    """
-    import spacy
-
-    from .pipeline import tokenizer  # noqa: F401  (registers imr_nlp.tokenizer.v1)
-    from .extensions import register
-
-    register()
-    folder = Path(path)
-    if not (folder / "config.cfg").is_file():
-        detail = "no such folder" if not folder.exists() else "no config.cfg in it"
-        raise ModelError(Errors.E046.format(path=path, detail=detail))
-    try:
-        return spacy.load(folder)
-    except ImrError:
-        raise
-    except (OSError, ValueError, KeyError) as e:  # spaCy's errors of a broken folder
-        raise ModelError(Errors.E046.format(path=path, detail=_one_line(e))) from e
-
-
-def load_trained(
-    path: str | Path, *, disable: Iterable[str] = (), fill_labels: Iterable[str] | None = None
-) -> Language:
-    """The rule pipeline with the trained NER sourced in as ``trained_ner``.
-
-    ``trained_ner`` runs before ``imr_entities``, which is rebuilt with
-    ``overwrite_ents=False`` so that trained and rule spans are pooled (see the
-    module docstring for the conflict rule).
-
-    path (str | Path): a folder written by :func:`train`.
-    disable (Iterable[str]): component names to leave out; "trained_ner" gives
-        the rule pipeline alone.
-    fill_labels (Iterable[str] | None): the labels trained spans may fill; None takes
-        ``fill_labels`` of the model's ``imr_meta.json`` (cross-validation passes all labels).
-    RETURNS (Language): the combined pipeline.
-    """
-    from . import PIPE_NAMES, load
-
-    disable = tuple(disable)
-    nlp = load(disable=[name for name in disable if name != TRAINED_NAME])
-    if TRAINED_NAME in disable:
-        return nlp
-    trained = load_trained_only(path)
-    if "ner" not in trained.pipe_names:
-        raise ModelError(Messages.E045.format(path=path))
-    check_compatible(nlp, trained, path=path)
-    if "imr_entities" in nlp.pipe_names:
-        config = dict(nlp.get_pipe_config("imr_entities"))
-        factory = config.pop("factory")
-        config["overwrite_ents"] = False
-        meta_path = Path(path) / META_FILE
-        if fill_labels is not None:
-            config["fill_labels"] = list(fill_labels)
-        elif meta_path.is_file():
-            fill = json.loads(meta_path.read_text(encoding="utf8")).get("fill_labels")
-            if fill is not None:
-                config["fill_labels"] = list(fill)
-        # Rebuilt through the config (not by setting the attribute) so that
-        # nlp.to_disk() / spacy.load() keep the pooling.
-        nlp.replace_pipe("imr_entities", factory, config=config)
-    later = PIPE_NAMES[PIPE_NAMES.index("imr_entities"):]
-    before = next((name for name in later if name in nlp.pipe_names), None)
-    if before is None:
-        nlp.add_pipe("ner", name=TRAINED_NAME, source=trained)
-    else:
-        nlp.add_pipe("ner", name=TRAINED_NAME, source=trained, before=before)
-    nlp.meta.setdefault("imr_nlp", {})["trained_model"] = str(path)
-    return nlp
-
-
-def check_compatible(nlp: Language, trained: Language, *, path: Any = None) -> bool:
-    """Warn when the trained pipeline cannot be mixed cleanly into ``nlp``.
-
-    Checks the language, the tokens of a probe text (the trained model was fit
-    on imr_nlp's tokens; ``patterns/tokenizer.jsonl`` may have changed since) and
-    the labels. Vocab strings are copied by spaCy when sourcing; neither side
-    has vectors.
-
-    RETURNS (bool): True when nothing was found.
-    """
-    from . import LABELS
-
-    ok = True
-    if nlp.lang != trained.lang or [t.text for t in nlp.tokenizer(_PROBE)] != [
-        t.text for t in trained.tokenizer(_PROBE)
-    ]:
-        warn(Messages.W040.format(path=path))
-        ok = False
-    ner: Any = trained.get_pipe("ner")
-    unknown = sorted(set(ner.labels) - set(LABELS))
-    if unknown:
-        warn(Messages.W041.format(path=path, labels=", ".join(unknown)))
-        ok = False
-    return ok
-
-
-# -- scoring -------------------------------------------------------------------
-def score_exact(pred_docs: Sequence[Doc], gold_docs: Sequence[Doc]) -> dict[str, Any]:
-    """Exact-match micro precision, recall and F1 of ``doc.ents`` (offsets and label).
-
-    pred_docs (Sequence[Doc]): predictions, aligned with gold_docs by position.
-    gold_docs (Sequence[Doc]): the gold documents (same texts).
-    RETURNS (dict): ``p``, ``r``, ``f``, ``tp``, ``n_pred``, ``n_gold`` and
-        ``per_label`` (the same keys for each label).
-    """
-    counts: dict[str, list[int]] = {}
-    for pred, gold in zip(pred_docs, gold_docs, strict=True):
-        p = {(e.start_char, e.end_char, e.label_) for e in pred.ents}
-        g = {(e.start_char, e.end_char, e.label_) for e in gold.ents}
-        for label in {x[2] for x in p | g}:
-            c = counts.setdefault(label, [0, 0, 0])
-            c[0] += len({x for x in p & g if x[2] == label})
-            c[1] += len({x for x in p if x[2] == label})
-            c[2] += len({x for x in g if x[2] == label})
-    total = [sum(c[i] for c in counts.values()) for i in range(3)]
-    out = _prf(*total)
-    out["per_label"] = {label: _prf(*counts[label]) for label in sorted(counts)}
-    return out
 
 
 def leave_one_out(
@@ -515,20 +375,7 @@ def _write_labels(path: Path, labels: Sequence[str]) -> None:
     path.write_text(json.dumps(actions), encoding="utf8")
 
 
-def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, Any]:
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"p": round(p, 4), "r": round(r, 4), "f": round(f, 4),
-            "tp": tp, "n_pred": n_pred, "n_gold": n_gold}
-
-
-def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split())
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
