@@ -10,7 +10,7 @@ One run, on the same machine and corpora:
 
 1. the real published letters (PDF, ``--real``), copied ``--real-copies`` times
    into one folder (so that each engine has enough letters to time), and a
-   generated corpus of ``--n-small`` letters (``benchmarks/generate_corpus.py``);
+   generated corpus of ``--n-small`` letters (``tools/generate_corpus.py``);
    each is run by ``imr-nlp extract ... --out DIR`` (the Parquet dataset) as
    four commands: 1 process, ``--n-process 2``, ``--dask local --dask-workers 1``
    and ``--dask local --dask-workers 2``, round-robin ``--repeat`` times (the
@@ -51,11 +51,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-# The repo root goes first: site-packages may hold an unrelated ``benchmarks`` package.
-sys.path[:] = [str(REPO)] + [p for p in sys.path if p and Path(p).resolve() != REPO]
-_other = sys.modules.get("benchmarks")
-if _other is not None and Path(getattr(_other, "__file__", "") or "").parent.parent != REPO:
-    del sys.modules["benchmarks"]
+# this checkout's imr_nlp first, then the letter generator (tools/)
+sys.path[:] = [str(REPO), str(REPO / "tools")] + [
+    p for p in sys.path if p and Path(p).resolve() != REPO]
 
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "corpus.json"
 DEFAULT_REAL = REPO.parent / "shared" / "real" / "pdf"
@@ -156,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import psutil
 
-    from benchmarks.generate_corpus import write_corpus
+    from generate_corpus import write_corpus
     from imr_nlp.io import atomic_write
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="imr_corpus_bench_"))
