@@ -153,20 +153,38 @@ def displacy_options(spans_key: str | None = None) -> dict[str, Any]:
     return {"spans_key": spans_key, "colors": colors}
 
 
-def to_dataframe(docs: Iterable["Doc"]) -> "pandas.DataFrame":
+def to_dataframe(docs: Iterable[Any], ids: Iterable[Any] | None = None) -> "pandas.DataFrame":
     """One row per disputed item of the letters, with the columns of records.md in order.
 
-    docs (Iterable[Doc]): letters processed by ``imr_nlp.load()``.
+    ``doc_id`` is never null. Each letter's id is, first found: its entry in
+    ``ids``; the id in its context when ``docs`` are the ``(doc, context)``
+    pairs of ``nlp.pipe(..., as_tuples=True)`` (a context dict's ``doc_id`` or
+    ``id``, or a str context); ``doc._.imr_doc_id``; else its position in ``docs``
+    ("0", "1", ...). A context dict's ``source_path`` fills that column.
+
+    docs (Iterable[Doc | tuple[Doc, Any]]): letters processed by ``imr_nlp.load()``.
+    ids (Iterable | None): one id per letter, in order.
     RETURNS (pandas.DataFrame): one row per record; list fields stay lists.
     """
     from .records import records_dataframe
 
-    # records made by nlp.pipe before doc._.imr_doc_id was set take the id from the doc
-    return records_dataframe(
-        {**r, "doc_id": r["doc_id"] if r["doc_id"] is not None else doc._.imr_doc_id}
-        for doc in docs
-        for r in (doc._.imr_requests or [])
-    )
+    id_list = None if ids is None else [None if i is None else str(i) for i in ids]
+
+    def rows():
+        for n, item in enumerate(docs):
+            doc, ctx = item if isinstance(item, tuple) else (item, None)
+            given = id_list[n] if id_list is not None and n < len(id_list) else None
+            from_ctx = ctx if isinstance(ctx, str) else (
+                (ctx.get("doc_id") or ctx.get("id")) if isinstance(ctx, dict) else None)
+            doc_id = given or from_ctx or doc._.imr_doc_id
+            source = ctx.get("source_path") if isinstance(ctx, dict) else None
+            for r in doc._.imr_requests or []:
+                rec = {**r, "doc_id": str(doc_id or r.get("doc_id") or n)}
+                if source is not None and rec.get("source_path") is None:
+                    rec["source_path"] = str(source)
+                yield rec
+
+    return records_dataframe(rows())
 
 
 def evaluate(gold_path: str | Path, *, nlp: "Language | None" = None) -> dict[str, Any]:

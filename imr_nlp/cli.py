@@ -34,11 +34,26 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not paths:
         print("imr-nlp extract: give PATH... or --examples", file=sys.stderr)
         return 2
-    nlp = load(model=args.model) if args.model else None
-    summary = extract(
-        paths, args.out, nlp=nlp, n_process=args.n_process, batch_size=args.batch_size,
-        resume=args.resume, part_size=args.part_size, progress=not args.quiet,
-    )
+    if args.dask:
+        from .corpus import extract as corpus_extract
+        from .corpus.cluster import connect
+
+        client, cluster = connect(args.dask, args.dask_workers)
+        try:
+            summary = corpus_extract(
+                paths, client=client, out=args.out, model=args.model, batch_size=args.batch_size,
+                resume=args.resume, part_size=args.part_size, progress=not args.quiet,
+            )
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    else:
+        nlp = load(model=args.model) if args.model else None
+        summary = extract(
+            paths, args.out, nlp=nlp, n_process=args.n_process, batch_size=args.batch_size,
+            resume=args.resume, part_size=args.part_size, progress=not args.quiet,
+        )
     if args.show:
         import pandas
 
@@ -163,16 +178,23 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("extract",
                        help="letters (.txt/.pdf, files or folders) -> one record per item")
     e.add_argument("paths", nargs="*", help="files or folders of .txt and .pdf letters")
-    e.add_argument("--out", required=True, help="output table: .csv, .jsonl or .parquet")
+    e.add_argument("--out", required=True,
+                   help="a folder (no suffix): partitioned Parquet dataset, the corpus format; "
+                        "or one file: .csv, .jsonl or .parquet")
     e.add_argument("--model", help="a trained pipeline folder (imr-nlp train) combined with "
-                   "the rules; default: the rules alone")
+                   "the rules; default: the rules alone (with --dask: a folder every worker sees)")
     e.add_argument("--examples", action="store_true", help="also run the bundled example letters")
     e.add_argument("--n-process", type=_positive, default=1,
                    help="worker processes (default 1: this process only)")
-    e.add_argument("--batch-size", type=_positive, default=32,
-                   help="letters sent to a worker process at a time (default 32)")
-    e.add_argument("--part-size", type=_positive, default=200,
-                   help="letters per committed part file, the unit --resume keeps (default 200)")
+    e.add_argument("--dask", metavar="ADDRESS",
+                   help="run on Dask: 'local' (a LocalCluster, one worker per CPU) or a "
+                        "scheduler address such as tcp://scheduler:8786")
+    e.add_argument("--dask-workers", type=_positive, default=None,
+                   help="workers of --dask local (default: one per CPU)")
+    e.add_argument("--batch-size", type=_positive, default=None,
+                   help="letters per task sent to a worker (default: up to 16)")
+    e.add_argument("--part-size", type=_positive, default=500,
+                   help="letters per committed partition, the unit --resume keeps (default 500)")
     e.add_argument("--resume", action="store_true",
                    help="continue a killed run from its committed parts")
     e.add_argument("--show", action="store_true", help="print the main columns of the table")

@@ -87,7 +87,19 @@ class Errors:
     )
     E018 = "[E018] {path}: text is only whitespace."
     E019 = "[E019] {path}: unexpected error while {stage} ({detail}); the run went on without it."
-    E020 = "[E020] Unknown output format '{suffix}'; use .csv, .jsonl or .parquet."
+    E020 = (
+        "[E020] Unknown output format '{suffix}'; use .csv, .jsonl or .parquet, "
+        "or a folder (no suffix) for a Parquet dataset."
+    )
+    E021 = (
+        "[E021] {path} holds files that are not an imr_nlp dataset's ({names}); "
+        "choose an empty or new folder."
+    )
+    E022 = (
+        "[E022] {path} was written with another {what}; --resume would mix them in one "
+        "dataset. Run without --resume (or into a new folder)."
+    )
+    E023 = "[E023] Cannot reach the Dask scheduler {address} ({detail})."
     E030 = "[E030] Unknown annotation format '{format}'. Known: {known}"
     E031 = "[E031] {path}, {where}: {problem}"
     E040 = "[E040] Unknown training format '{format}'. Known: {known}"

@@ -1,26 +1,33 @@
 """Letters on disk to one table of records, for whole corpora.
 
 ``extract(paths, out)`` reads ``.txt`` and ``.pdf`` letters, runs the pipeline
-on each (optionally in several forked worker processes that send back plain
-records), and writes one row per disputed item as CSV, JSONL or Parquet,
-chosen by the suffix of ``out``.
+on each (optionally in several forked worker processes, which read the files
+themselves and send back plain records), and writes one row per disputed item:
+as a partitioned Parquet dataset when ``out`` is a folder (no suffix; the
+corpus format, see ``imr_nlp.corpus``), or as one CSV, JSONL or Parquet file
+chosen by the suffix of ``out``. Every Parquet output has the one schema
+``records.schema.arrow_schema``. On a cluster: ``imr_nlp.corpus.extract``.
 
-Nothing is lost and nothing is half-written:
+Nothing is lost and nothing is half-written, and memory stays flat:
 
 - a letter that cannot be read (empty, binary, encrypted or text-less PDF,
   a named file of another type, ...) is reported with its reason and the run
   goes on; a letter read but without a decision section, a letter decoded by
   a fallback codec (W001) and a file of another type found in a folder are
-  reported as warnings. Reports go to ``<out stem>.errors.csv``, not stderr;
-- each letter is processed on its own (in worker processes when
-  ``n_process > 1``): one on which the pipeline fails is reported as
-  ``pipeline_error`` and the others are kept;
-- results are committed as they come in part files next to the output
-  (``<out>.parts/part-NNNNN.jsonl``, each written atomically); the table is
-  written once, atomically, at the end, and the parts are removed. A killed
-  run therefore leaves no output table, and ``resume=True`` continues from the
-  committed parts without duplicate or lost records (letters are known by
-  their resolved path, so the paths may be spelled differently on resume);
+  reported as warnings. Reports go to the errors table (``DIR/_errors/`` of a
+  dataset, ``<out stem>.errors.csv`` beside a file), not stderr;
+- each letter is processed on its own: one on which the pipeline fails is
+  reported as ``pipeline_error`` and the others are kept;
+- results are committed as they come, a partition of ``part_size`` letters
+  at a time, each written atomically (``corpus.dataset``); a file output is
+  streamed from the partitions (``<out>.parts/``) once at the end, atomically,
+  and the parts are removed. A killed run therefore leaves no output table,
+  and ``resume=True`` continues from the committed partitions without
+  duplicate or lost records (letters are known by their real path, so the
+  paths may be spelled differently on resume);
+- ``doc_id`` is the file stem, or the path relative to the common folder of
+  the inputs where stems collide (``io.letter_ids``); ``source_path`` is the
+  file as given; ``(doc_id, request_index)`` is unique in a run's table;
 - texts longer than ``nlp.max_length`` (a month of letters in one file) are
   split at the title that starts each letter (``split_letters``; in Python:
   ``process_long_text``); a piece still too long is reported as ``too_long``
@@ -29,33 +36,21 @@ Nothing is lost and nothing is half-written:
 
 import json
 import os
-import re
 import shutil
-import sys
-import time
-import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import Errors, ImrWarning, InputError, OutputError, TextTooLongError, Warnings
-from .extensions import register
-from .io import LETTER_SUFFIXES, atomic_write, iter_letter_paths, read_letter
-from .parallel import process_letters
+from .corpus.work import split_letters
+from .errors import Errors, OutputError, TextTooLongError
+from .io import LETTER_SUFFIXES, atomic_write, iter_letter_paths
 from .records import FIELDS
+from .records.schema import LIST_FIELDS
 
 FORMATS = (".csv", ".jsonl", ".parquet")
-from .records.schema import LIST_FIELDS  # noqa: E402
-from .rules.structure import shipped  # noqa: E402
-# Lone surrogates are valid in a Python str (pypdf decodes with "surrogatepass") but
-# spaCy's tokenizer cannot hash them; one for one, U+FFFD keeps every offset.
-_SURROGATES = re.compile("[\ud800-\udfff]")
-# TODO(lead): move these two messages into errors.Errors / errors.Warnings.
-E019 = Errors.E019
-W005 = Warnings.W005
-# Reasons of the coded warnings ``read_letter`` gives, as they appear in the errors file.
-_READ_WARNING_REASONS = {"[W001]": "encoding_fallback"}
+__all__ = ["Summary", "extract", "list_inputs", "process_long_text", "read_table",
+           "split_letters", "write_table", "errors_path"]
 
 
 @dataclass
@@ -109,20 +104,6 @@ def _count(rows: list[dict[str, str]]) -> dict[str, int]:
     for r in rows:
         out[r["reason"]] = out.get(r["reason"], 0) + 1
     return dict(sorted(out.items()))
-
-
-def split_letters(text: str, max_length: int) -> list[str]:
-    """Split a text longer than ``max_length`` at the titles that start IMR letters.
-
-    RETURNS (list[str]): the pieces, in order (the text itself if it is short enough).
-    """
-    if len(text) <= max_length:
-        return [text]
-    starts = shipped().letter_starts(text)
-    if not starts or starts[0] != 0:
-        starts = [0] + starts
-    ends = starts[1:] + [len(text)]
-    return [text[s:e] for s, e in zip(starts, ends, strict=True) if text[s:e].strip()]
 
 
 def process_long_text(text: str, nlp: Any = None) -> list[Any]:
@@ -192,49 +173,6 @@ def _key(path: Path) -> str:
     return os.path.realpath(path)
 
 
-def _letters(
-    paths: list[Path], done: set[str], max_length: int
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield (text, context) for each letter or piece; failures as ("", context with "error")."""
-    for path in paths:
-        key = _key(path)
-        if key in done:
-            continue
-        base = {"path": str(path), "key": key, "doc_id": path.stem, "piece": 0}
-        try:
-            # W001 goes to the errors file with the letter, not once per letter to stderr
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ImrWarning)
-                letter = read_letter(path)
-        except InputError as e:
-            yield "", {**base, "error": {"reason": e.reason, "message": str(e)}}
-            continue
-        except Exception as e:  # a reader bug on one odd file must not end a corpus run
-            msg = E019.format(path=path, stage="reading", detail=f"{type(e).__name__}: {e}")
-            yield "", {**base, "error": {"reason": "read_error", "message": msg}}
-            continue
-        notes = [
-            {"reason": _READ_WARNING_REASONS.get(m[:6], "read_warning"), "message": m}
-            for m in letter.warnings
-        ]
-        text = letter.text
-        n_bad = len(_SURROGATES.findall(text))
-        if n_bad:
-            text = _SURROGATES.sub("\ufffd", text)
-            notes.append({"reason": "bad_characters", "message": W005.format(path=path, n=n_bad)})
-        pieces = split_letters(text, max_length)
-        for i, piece in enumerate(pieces):
-            doc_id = letter.doc_id if len(pieces) == 1 else f"{letter.doc_id}#{i + 1}"
-            ctx = {**base, "doc_id": doc_id, "piece": i, "last": i == len(pieces) - 1}
-            if i == 0 and notes:
-                ctx["warnings"] = notes
-            if len(piece) > max_length:
-                msg = Errors.E016.format(length=len(piece), max_length=max_length)
-                yield "", {**ctx, "error": {"reason": "too_long", "message": msg}}
-            else:
-                yield piece, ctx
-
-
 def errors_path(out: str | Path) -> Path:
     """Where ``extract`` reports failed letters and warnings: ``<out stem>.errors.csv``."""
     out = Path(out)
@@ -247,131 +185,103 @@ def extract(
     *,
     nlp: Any = None,
     n_process: int = 1,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     resume: bool = False,
-    part_size: int = 200,
+    part_size: int = 500,
     progress: bool = True,
 ) -> Summary:
-    """Extract the records of many letters into one table.
+    """Extract the records of many letters into one table, on this machine.
 
     paths (str | Path | Iterable): files and folders of .txt / .pdf letters.
-    out (str | Path): the table; its suffix (.csv, .jsonl, .parquet) picks the format.
+    out (str | Path): a folder (no suffix, or an existing folder) for a Parquet
+        dataset; else a file whose suffix (.csv, .jsonl, .parquet) picks the format.
     nlp (Language | None): the pipeline; ``imr_nlp.load()`` when None.
     n_process (int): worker processes (forked; 1 = this process only; -1 = one per CPU).
-    batch_size (int): letters sent to a worker at a time.
-    resume (bool): continue a killed run from its committed part files.
-    part_size (int): letters per committed part file.
+    batch_size (int | None): letters sent to a worker at a time (default: up to 16).
+    resume (bool): continue a killed run from its committed partitions.
+    part_size (int): letters per committed partition.
     progress (bool): show a progress bar with letters per second (stderr).
     RETURNS (Summary): counts, failures by reason and speed.
-    RAISES (ImrError): E020 for an unknown output suffix; InputError (E015) for a
-        path that does not exist.
+    RAISES (ImrError): E020 for an unknown output suffix, E021/E022 (see
+        ``corpus.dataset``); InputError (E015) for a path that does not exist.
     """
+    from .corpus.work import build_pipeline
+    from .parallel import run_batches
+
+    if nlp is None:
+        nlp = build_pipeline()
+    else:
+        from .extensions import register
+
+        register()  # doc._.imr_doc_id, also on a pipeline not built by imr_nlp.load()
+    workers = n_process if n_process > 0 else (os.cpu_count() or 1)
+
+    class _Forked:
+        def run(self, batches):
+            return run_batches(nlp, batches, n_process=n_process)
+
+    return run_to(paths, out, _Forked(), resume=resume, part_size=part_size,
+                  batch_size=batch_size, n_workers=workers, progress=progress)
+
+
+def run_to(paths: Any, out: str | Path, engine: Any, **kw: Any) -> Summary:
+    """Run a corpus on ``engine`` into ``out``: a dataset folder, or a file streamed from
+    the committed partitions of ``<out>.parts/`` (see ``extract``)."""
+    import time
+
+    from .corpus.dataset import is_dataset_dir
+    from .corpus.run import run_corpus
+
     out = Path(out)
+    t0 = time.perf_counter()
+    if is_dataset_dir(out):
+        return run_corpus(paths, out, engine, exclude=(out,), **kw)
     if out.suffix.lower() not in FORMATS:
         raise OutputError(Errors.E020.format(suffix=out.suffix))
-    t0 = time.perf_counter()
-    parts_dir = out.with_name(out.name + ".parts")
-    files, others = list_inputs(paths, exclude=(out, errors_path(out), parts_dir))
-    if parts_dir.exists() and not resume:
-        shutil.rmtree(parts_dir)
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    committed = sorted(parts_dir.glob("part-*.jsonl"))
-    done = {row["key"] for part in committed for row in _read_part(part) if row.get("last", True)}
-    resumed = len(done & {_key(p) for p in files})
-    if nlp is None:
-        from . import load
-
-        nlp = load()
-    register()  # doc._.doc_id, also on a pipeline not built by imr_nlp.load()
-    bar = _progress(len(files) - resumed, progress)
-    buffer: list[dict[str, Any]] = []
-    n_part = max((int(p.stem.split("-")[1]) for p in committed), default=0)
-
-    def emit(row: dict[str, Any]) -> None:
-        nonlocal buffer, n_part
-        buffer.append(row)
-        if not row.get("last", True):
-            return
-        bar.update(1)
-        if len(buffer) >= part_size:
-            n_part += 1
-            _write_part(parts_dir, n_part, buffer)
-            buffer = []
-
-    def letters() -> Iterator[tuple[str, dict[str, Any]]]:
-        for text, ctx in _letters(files, done, nlp.max_length):
-            if "error" in ctx:
-                emit({**ctx, "records": []})
-            else:
-                yield text, ctx
-
-    for row in process_letters(nlp, letters(), n_process=n_process, batch_size=batch_size):
-        emit(row)
-    if buffer:
-        n_part += 1
-        _write_part(parts_dir, n_part, buffer)
-    bar.close()
-    summary = _finish(files, others, parts_dir, out)
-    summary.resumed = resumed
+    parts = out.with_name(out.name + ".parts")
+    summary = run_corpus(paths, parts, engine, exclude=(out, errors_path(out), parts), **kw)
+    _stream_table(parts, out)
+    summary.out = str(out)
+    summary.errors_file = str(errors_path(out))
+    write_errors(summary, out)
+    shutil.rmtree(parts, ignore_errors=True)
     summary.seconds = time.perf_counter() - t0
     return summary
 
 
-def _progress(total: int, enabled: bool):
-    from tqdm import tqdm
+def _stream_table(parts: Path, out: Path) -> None:
+    """Write the records of a dataset folder as one file, a partition at a time."""
+    import pyarrow.parquet as pq
 
-    return tqdm(total=total, unit="letter", disable=not enabled, file=sys.stderr, smoothing=0.1)
+    from .records import records_dataframe
+    from .records.schema import arrow_schema, records_from_arrow
 
-
-def _write_part(parts_dir: Path, n: int, rows: list[dict[str, Any]]) -> None:
-    with atomic_write(parts_dir / f"part-{n:05d}.jsonl") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
-
-
-def _read_part(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def _finish(files: list[Path], others: list[Path], parts_dir: Path, out: Path) -> Summary:
-    order = {_key(p): i for i, p in enumerate(files)}
-    # A resumed run may redo the pieces of a split file: the last copy of each piece wins.
-    # Rows of files no longer among the inputs are left out.
-    unique = {
-        (r["key"], r["piece"]): r
-        for part in sorted(parts_dir.glob("part-*.jsonl"))
-        for r in _read_part(part)
-        if r["key"] in order
-    }
-    rows = sorted(unique.values(), key=lambda r: (order[r["key"]], r["piece"]))
-    summary = Summary(out=str(out), errors_file=str(errors_path(out)))
-    records = []
-    finished: set[str] = set()
-    for row in rows:
-        if row.get("last", True):
-            finished.add(row["key"])
-        summary.warnings.extend({"path": row["path"], **w} for w in row.get("warnings", ()))
-        if "error" in row:
-            summary.failures.append({"path": row["path"], **row["error"]})
-        elif not row["records"]:
-            summary.warnings.append({"path": row["path"], "reason": "no_decision_section",
-                                     "message": Warnings.W002.format(doc_id=row["doc_id"])})
-        records.extend(row["records"])
-    # Never expected; a safety net so that a lost letter is reported, not silent.
-    for p in files:
-        if _key(p) not in finished:
-            msg = E019.format(path=p, stage="processing", detail="no result")
-            summary.failures.append({"path": str(p), "reason": "not_processed", "message": msg})
-    for p in others:
-        summary.warnings.append({"path": str(p), "reason": "unsupported",
-                                 "message": Errors.E014.format(path=p, suffix=p.suffix)})
-    summary.letters = len(finished)
-    summary.records = len(records)
-    write_table(records, out)
-    write_errors(summary, out)
-    shutil.rmtree(parts_dir, ignore_errors=True)
-    return summary
+    files = sorted(parts.glob("part-*.parquet"))
+    committed = {p.stem for p in (parts / "_manifest").glob("part-*.json")}
+    files = [f for f in files if f.stem in committed]
+    suffix = out.suffix.lower()
+    if suffix == ".parquet":
+        schema = pq.read_schema(files[0]) if files else arrow_schema()  # with its provenance
+        with atomic_write(out, mode="wb") as f:
+            with pq.ParquetWriter(f, schema) as w:
+                for p in files:
+                    w.write_table(pq.read_table(p, schema=w.schema))
+        return
+    with atomic_write(out) as f:
+        header = True
+        if suffix == ".csv" and not files:
+            records_dataframe([]).to_csv(f, index=False)
+        for p in files:
+            rows = records_from_arrow(pq.read_table(p))
+            if suffix == ".jsonl":
+                for r in rows:
+                    f.write(json.dumps({k: r.get(k) for k in FIELDS}) + "\n")
+                continue
+            df = records_dataframe(rows)
+            for col in LIST_FIELDS:
+                df[col] = df[col].map(json.dumps)
+            df.to_csv(f, index=False, header=header)
+            header = False
 
 
 def write_table(records: list[dict[str, Any]], out: str | Path) -> None:
@@ -392,8 +302,12 @@ def write_table(records: list[dict[str, Any]], out: str | Path) -> None:
         with atomic_write(out) as f:
             df.to_csv(f, index=False)
     elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        from .records.schema import records_arrow_table
+
         with atomic_write(out, mode="wb") as f:
-            df.to_parquet(f, index=False)
+            pq.write_table(records_arrow_table(records), f)
     else:
         raise OutputError(Errors.E020.format(suffix=out.suffix))
 
@@ -417,10 +331,15 @@ def read_table(path: str | Path):
 
         with path.open(encoding="utf8", newline="") as f:
             rows = [_csv_row(r) for r in csv.DictReader(f)]
-    elif suffix == ".parquet":
-        import pyarrow.parquet
+    elif suffix == ".parquet" or path.is_dir():
+        import pyarrow.dataset
 
-        rows = pyarrow.parquet.read_table(path).to_pylist()
+        from .records.schema import arrow_schema, records_from_arrow
+
+        from .corpus.dataset import committed_parts
+
+        files = [str(p) for p in committed_parts(path)] if path.is_dir() else str(path)
+        rows = records_from_arrow(pyarrow.dataset.dataset(files, schema=arrow_schema()).to_table())
     else:
         raise OutputError(Errors.E020.format(suffix=path.suffix))
     return records_dataframe(rows)

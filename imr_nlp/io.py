@@ -415,6 +415,48 @@ def _walk_letters(folder: Path) -> Iterator[Path]:
                 yield Path(root) / name
 
 
+def input_root(paths: str | Path | Iterable[str | Path]) -> Path:
+    """The common folder of the given files and folders (a file counts as its folder).
+
+    paths (str | Path | Iterable[str | Path]): files and folders as given.
+    RETURNS (Path): their deepest common folder (absolute).
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    folders = [os.path.abspath(p if Path(p).is_dir() else Path(p).parent) for p in paths]
+    return Path(os.path.commonpath(folders)) if folders else Path.cwd()
+
+
+def letter_ids(letters: Iterable[str | Path], root: str | Path) -> list[str]:
+    """The ``doc_id`` of each letter of one run, unique within the run.
+
+    The rule: a letter's id is its file stem (``a/letter.txt`` -> ``letter``).
+    Where two or more letters of the run share a stem, each of them is named by
+    its path relative to ``root`` (the common folder of the inputs,
+    ``input_root``), "/"-separated and without the suffix (``a/letter`` and
+    ``b/letter``); where even that is shared (``x.txt`` and ``x.pdf`` side by
+    side), by the relative path with its suffix. Letters whose stem is unique
+    keep their stem, so adding a file elsewhere renames only the letters it
+    collides with.
+
+    letters (Iterable): the letters' paths (as listed by ``iter_letter_paths``).
+    root (str | Path): the common folder of the inputs.
+    RETURNS (list[str]): one id per letter, in order.
+    """
+    paths = [Path(p) for p in letters]
+    root = os.path.abspath(root)
+
+    def rel(p: Path) -> str:
+        r = os.path.relpath(os.path.abspath(p), root)
+        return Path(r).as_posix()
+
+    stems = Counter(p.stem for p in paths)
+    ids = [p.stem if stems[p.stem] == 1 else str(Path(rel(p)).with_suffix("").as_posix())
+           for p in paths]
+    counts = Counter(ids)
+    return [i if counts[i] == 1 else rel(p) for i, p in zip(ids, paths, strict=True)]
+
+
 # ---------------------------------------------------------------------------- writing
 
 

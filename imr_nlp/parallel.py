@@ -10,7 +10,9 @@ Two things ``nlp.pipe(texts, n_process=2)`` does not do for corpus runs:
   ``pipe`` waiting forever on its workers.
 
 Here forked workers share the pipeline already built, run each letter on its
-own, and send back plain rows (the letter's context, its records and
+own, and send back plain rows. For corpus runs (``run_batches``) the workers
+are sent paths and read and clean the files themselves (PDF reading is most
+of the work on real letters), so both cores read and process (the letter's context, its records and
 warnings, or an ``error``). A bounded window of batches is in flight, so
 memory stays flat on any corpus, and workers exit if the parent is killed.
 Where ``fork`` is not available, letters are processed in this process.
@@ -61,6 +63,49 @@ def process_letters(
             rows = window.popleft().result()
             window.extend(pool.submit(_run_chunk, c) for c in islice(chunks, 1))
             yield from rows
+
+
+def run_batches(
+    nlp: Any, batches: Iterable[tuple[Any, list[Any]]], *, n_process: int = 1
+) -> Iterator[tuple[Any, dict[str, list]]]:
+    """``corpus.work.run_batch`` on each ``(batch id, tasks)``, in order, in forked workers.
+
+    Workers get paths (``corpus.work.Task``) and send back records and error rows;
+    a bounded window of batches is in flight (memory stays flat on any corpus).
+
+    nlp (Language): the pipeline, built once in this process and shared by fork.
+    batches (Iterable): ``(batch id, list of Task)``.
+    n_process (int): worker processes (1: this process; -1: one per CPU).
+    YIELDS (tuple): ``(batch id, {"records", "errors", "done"})``.
+    """
+    from .corpus.work import run_batch
+
+    if n_process == -1:
+        n_process = os.cpu_count() or 1
+    if n_process <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for bid, tasks in batches:
+            yield bid, run_batch(nlp, tasks)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    it = iter(batches)
+    fork = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        n_process, mp_context=fork, initializer=_init_worker, initargs=(nlp, os.getpid())
+    ) as pool:
+        window = deque((bid, pool.submit(_run_task_batch, tasks))
+                       for bid, tasks in islice(it, 2 * n_process))
+        while window:
+            bid, fut = window.popleft()
+            result = fut.result()
+            window.extend((b, pool.submit(_run_task_batch, t)) for b, t in islice(it, 1))
+            yield bid, result
+
+
+def _run_task_batch(tasks: list[Any]) -> dict[str, list]:
+    from .corpus.work import run_batch
+
+    return run_batch(_WORKER_NLP, tasks)
 
 
 def pipe_records(
@@ -125,12 +170,12 @@ def _run_one(nlp: Any, text: str, ctx: dict[str, Any]) -> dict[str, Any]:
     """Process one letter; an exception becomes a ``pipeline_error`` row."""
     try:
         doc = nlp.make_doc(text)
-        doc._.doc_id = ctx["doc_id"]  # records and their warnings name the letter
+        doc._.imr_doc_id = ctx["doc_id"]  # records and their warnings name the letter
         doc = nlp(doc)
     except Exception as e:
         msg = Errors.E019.format(path=ctx["path"], stage="processing", detail=f"{type(e).__name__}: {e}")
         return {**ctx, "error": {"reason": "pipeline_error", "message": msg}, "records": []}
-    records = doc._.requests or []
+    records = doc._.imr_requests or []
     for r in records:
         r["doc_id"] = ctx["doc_id"]
     return {**ctx, "records": records, "doc_warnings": list(doc._.imr_warnings or [])}

@@ -53,7 +53,7 @@ def _expected(nlp, paths) -> pd.DataFrame:
             letter = read_letter(path)
         doc = nlp.make_doc(letter.text)
         doc._.doc_id = letter.doc_id
-        records.extend(nlp(doc)._.requests)
+        records.extend({**r, "source_path": str(path)} for r in nlp(doc)._.requests)
     return records_dataframe(records)
 
 
@@ -135,7 +135,7 @@ def test_pdf_gives_the_records_of_its_text(tmp_path, nlp):
     extract(text_path, tmp_path / "txt.jsonl", nlp=nlp, progress=False)
     from_pdf, from_txt = read_table(tmp_path / "pdf.jsonl"), read_table(tmp_path / "txt.jsonl")
     assert len(from_pdf) == len(from_txt) == 2
-    exact = [f for f in FIELDS if f not in ("doc_id", "rationale")]
+    exact = [f for f in FIELDS if f not in ("doc_id", "source_path", "rationale")]
     pd.testing.assert_frame_equal(from_pdf[exact], from_txt[exact])
 
     # pdf_to_text joins words hyphenated across lines ("long-\nterm" -> "long-term")
@@ -353,7 +353,7 @@ def test_sigkill_leaves_no_table_and_resume_finishes_it(tmp_path, nlp):
                                 cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True)
         try:
             deadline = time.monotonic() + 120
-            while not list(parts.glob("part-*.jsonl")):
+            while not list(parts.glob("_manifest/part-*.json")):
                 assert proc.poll() is None, "the run ended before committing a part"
                 assert time.monotonic() < deadline, "no part committed in 120 s"
                 time.sleep(0.01)
@@ -364,7 +364,8 @@ def test_sigkill_leaves_no_table_and_resume_finishes_it(tmp_path, nlp):
                 os.killpg(proc.pid, signal.SIGKILL)
     # no table, no errors file, no temporary file: only the committed parts
     assert sorted(p.name for p in work.iterdir()) == ["records.csv.parts"]
-    committed = sum(p.read_text(encoding="utf8").count("\n") for p in parts.glob("part-*.jsonl"))
+    committed = sum(len(json.loads(p.read_text(encoding="utf8"))["letters"])
+                    for p in parts.glob("_manifest/part-*.json"))
     assert 0 < committed < n_files, committed
 
     # resume, naming the corpus by another path: letters are known by their real path
@@ -381,7 +382,11 @@ def test_sigkill_leaves_no_table_and_resume_finishes_it(tmp_path, nlp):
     table = read_table(out).sort_values(key, ignore_index=True)
     expected = read_table(reference).sort_values(key, ignore_index=True)
     assert not table.duplicated(key).any()
-    pd.testing.assert_frame_equal(table, expected)
+    # source_path is the file as each run was given it (here: absolute, then relative)
+    assert list(table["source_path"].map(lambda p: Path(p).name)) == list(
+        expected["source_path"].map(lambda p: Path(p).name))
+    pd.testing.assert_frame_equal(table.drop(columns="source_path"),
+                                  expected.drop(columns="source_path"))
     assert _errors(out) == _errors(reference)
 
 

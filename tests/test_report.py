@@ -84,6 +84,14 @@ def expected_rates(df: pd.DataFrame, column: str, explode: bool = False) -> pd.D
     return d.groupby("key")["over"].agg(n="size", k="sum", rate="mean")
 
 
+def pandas_read(path) -> pd.DataFrame:
+    """The table read by pandas on its own; Parquet dates (date32) as ISO strings, as in records."""
+    df = pd.read_parquet(path)
+    for col in ("date_of_injury", "ur_date", "decision_date", "date_assigned", "application_received"):
+        df[col] = df[col].map(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)
+    return df
+
+
 @pytest.fixture(scope="module")
 def table(tmp_path_factory):
     path = tmp_path_factory.mktemp("report") / "records.parquet"
@@ -95,7 +103,7 @@ def table(tmp_path_factory):
     ("category", False), ("drug_class", False), ("guideline_document", False),
     ("reviewer_specialties", True), ("decision_month", False)])
 def test_overturn_rates_in_page_equal_pandas_groupby(table, column, explode):
-    df = pd.read_parquet(table)  # pandas on its own, not the report's reader
+    df = pandas_read(table)  # pandas on its own, not the report's reader
     df["decision_month"] = df["decision_date"].str[:7]
     want = expected_rates(df, column, explode)
     got = parse(render(read_corpus(table))).tables[("overturn", column)]
@@ -109,7 +117,7 @@ def test_overturn_rates_in_page_equal_pandas_groupby(table, column, explode):
 
 
 def test_counts_and_reason_shares_come_from_the_table(table):
-    df = pd.read_parquet(table)
+    df = pandas_read(table)
     page = render(read_corpus(table))
     assert f'data-count="letters">{df["doc_id"].nunique()}<' in page
     assert f'data-count="items">{len(df)}<' in page
@@ -160,7 +168,7 @@ def test_partitioned_parquet_dataset_with_date32_dates(tmp_path, table):
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    df = pd.read_parquet(table)
+    df = pandas_read(table)
     arrow = pa.Table.from_pandas(df, preserve_index=False)
     dates = pa.array([dt.date.fromisoformat(v) for v in df["decision_date"]], type=pa.date32())
     arrow = arrow.set_column(arrow.schema.get_field_index("decision_date"), "decision_date", dates)
