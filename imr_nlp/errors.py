@@ -63,6 +63,10 @@ class TextTooLongError(ImrError, ValueError):
     """A text longer than ``nlp.max_length`` that cannot be split into letters (E016)."""
 
 
+class ClusterError(ImrError, OSError):
+    """A Dask scheduler or cluster that cannot be reached or started."""
+
+
 class ReportError(ImrError, ValueError):
     """``imr-nlp report`` cannot read its table, or cannot draw (matplotlib missing)."""
 

@@ -217,7 +217,7 @@ def connect(address: str, n_workers: int | None = None):
     RAISES (ImrError): E023 if the scheduler cannot be reached."""
     from distributed import Client
 
-    from ..errors import ImrError
+    from ..errors import ClusterError
 
     if address == "local":
         cluster = local_cluster(n_workers)
@@ -225,4 +225,4 @@ def connect(address: str, n_workers: int | None = None):
     try:
         return Client(address, timeout="20s"), None
     except (OSError, TimeoutError) as e:
-        raise ImrError(Errors.E023.format(address=address, detail=f"{type(e).__name__}: {e}")) from None
+        raise ClusterError(Errors.E023.format(address=address, detail=f"{type(e).__name__}: {e}")) from None
