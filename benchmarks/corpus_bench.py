@@ -53,7 +53,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 # this checkout's imr_nlp first, then the letter generator (tools/)
 sys.path[:] = [str(REPO), str(REPO / "tools")] + [
-    p for p in sys.path if p and Path(p).resolve() != REPO]
+    p for p in sys.path if p and Path(p).resolve() != REPO
+]
 
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "corpus.json"
 DEFAULT_REAL = REPO.parent / "shared" / "real" / "pdf"
@@ -67,8 +68,11 @@ ENGINES = {
     "--dask local, 2 workers": ["--dask", "local", "--dask-workers", "2"],
 }
 MEMORY_ENGINES = ("--n-process 2", "--dask local, 2 workers")
-_SUMMARY = re.compile(r"letters read: (\d+).*?records written: (\d+).*?failed letters: (\d+)"
-                      r".*?time: ([\d.]+) s \(([\d.]+) letters/s\)", re.DOTALL)
+_SUMMARY = re.compile(
+    r"letters read: (\d+).*?records written: (\d+).*?failed letters: (\d+)"
+    r".*?time: ([\d.]+) s \(([\d.]+) letters/s\)",
+    re.DOTALL,
+)
 
 
 def run_measured(cmd: list[str], *, log: Path) -> dict[str, Any]:
@@ -94,15 +98,24 @@ def run_measured(cmd: list[str], *, log: Path) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     text = log.read_text(errors="replace")
     m = _SUMMARY.search(text)
-    out: dict[str, Any] = {"command": cmd[2:], "returncode": proc.returncode,
-                           "wall_seconds": round(wall, 2), "driver_peak_rss_mb": round(peak / 2**20, 1),
-                           "driver_cpu_seconds": round(cpu, 2)}
+    out: dict[str, Any] = {
+        "command": cmd[2:],
+        "returncode": proc.returncode,
+        "wall_seconds": round(wall, 2),
+        "driver_peak_rss_mb": round(peak / 2**20, 1),
+        "driver_cpu_seconds": round(cpu, 2),
+    }
     if m is None or proc.returncode not in (0, 1) or "Traceback" in text:
         out["error"] = text[-3000:]
         return out
     letters, records, failed, seconds, _rate = m.groups()
-    out.update(letters=int(letters), records=int(records), failed=int(failed),
-               run_seconds=float(seconds), letters_per_second=round(int(letters) / float(seconds), 2))
+    out.update(
+        letters=int(letters),
+        records=int(records),
+        failed=int(failed),
+        run_seconds=float(seconds),
+        letters_per_second=round(int(letters) / float(seconds), 2),
+    )
     return out
 
 
@@ -114,14 +127,26 @@ def run_engines(corpus: Path, work: Path, engines: list[str], repeat: int = 1) -
         for name in engines:
             out = work / f"out_{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}"
             shutil.rmtree(out, ignore_errors=True)
-            cmd = [sys.executable, "-m", "imr_nlp.cli", "extract", str(corpus), "--out", str(out),
-                   "--quiet", *ENGINES[name]]
+            cmd = [
+                sys.executable,
+                "-m",
+                "imr_nlp.cli",
+                "extract",
+                str(corpus),
+                "--out",
+                str(out),
+                "--quiet",
+                *ENGINES[name],
+            ]
             print(f"  {name} (run {rep + 1}/{repeat}) ...", flush=True)
             r = run_measured(cmd, log=work / f"{out.name}.log")
             r["load_average"] = list(os.getloadavg())
             runs[name].append(r)
-            print(f"    {r.get('letters_per_second', 'ERROR')} letters/s, driver "
-                  f"{r['driver_peak_rss_mb']} MB, wall {r['wall_seconds']} s", flush=True)
+            print(
+                f"    {r.get('letters_per_second', 'ERROR')} letters/s, driver "
+                f"{r['driver_peak_rss_mb']} MB, wall {r['wall_seconds']} s",
+                flush=True,
+            )
             shutil.rmtree(out, ignore_errors=True)
     results = {}
     for name, rs in runs.items():
@@ -153,22 +178,27 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     import psutil
-
     from generate_corpus import write_corpus
+
     from imr_nlp.io import atomic_write
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="imr_corpus_bench_"))
     work.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {
-        "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(),
-                    "memory_total_mb": round(psutil.virtual_memory().total / 2**20),
-                    "load_average_at_start": list(os.getloadavg()),
-                    "note": "a 2-core machine shared with other agents' work; ratios are "
-                            "within this run"},
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "settings": vars(args) | {"real": str(args.real), "workdir": str(work), "out": str(args.out)},
-        "corpora": {}, "memory": {}, "targets": [],
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "memory_total_mb": round(psutil.virtual_memory().total / 2**20),
+            "load_average_at_start": list(os.getloadavg()),
+            "note": "a 2-core machine shared with other agents' work; ratios are within this run",
+        },
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "settings": vars(args)
+        | {"real": str(args.real), "workdir": str(work), "out": str(args.out)},
+        "corpora": {},
+        "memory": {},
+        "targets": [],
     }
     ok = True
 
@@ -191,17 +221,25 @@ def main(argv: list[str] | None = None) -> int:
         one, two = runs["--dask local, 1 worker"], runs["--dask local, 2 workers"]
         entry: dict[str, Any] = {"runs": runs, "agree": agree(runs)}
         if "letters_per_second" in one and "letters_per_second" in two:
-            entry["dask_speedup_2_over_1"] = round(two["letters_per_second"] / one["letters_per_second"], 3)
+            entry["dask_speedup_2_over_1"] = round(
+                two["letters_per_second"] / one["letters_per_second"], 3
+            )
         base, fork = runs["1 process"], runs["--n-process 2"]
         if "letters_per_second" in base and "letters_per_second" in fork:
             entry["n_process_speedup_2_over_1"] = round(
-                fork["letters_per_second"] / base["letters_per_second"], 3)
+                fork["letters_per_second"] / base["letters_per_second"], 3
+            )
         ok &= entry["agree"] and all("error" not in r for r in runs.values())
         result["corpora"][name] = entry
         sp = entry.get("dask_speedup_2_over_1")
-        result["targets"].append({"target": f"{name}: --dask local 2 workers / 1 worker letters/s",
-                                  "value": sp, "threshold": f">= {SPEEDUP_TARGET}",
-                                  "pass": sp is not None and sp >= SPEEDUP_TARGET})
+        result["targets"].append(
+            {
+                "target": f"{name}: --dask local 2 workers / 1 worker letters/s",
+                "value": sp,
+                "threshold": f">= {SPEEDUP_TARGET}",
+                "pass": sp is not None and sp >= SPEEDUP_TARGET,
+            }
+        )
 
     # 3. driver memory as the corpus grows
     if not args.skip_large:
@@ -213,14 +251,21 @@ def main(argv: list[str] | None = None) -> int:
         for name in MEMORY_ENGINES:
             a, b = small_runs[name], big[name]
             growth = round(b["driver_peak_rss_mb"] / a["driver_peak_rss_mb"], 3)
-            result["memory"][name] = {f"driver_peak_rss_mb_at_{args.n_small}": a["driver_peak_rss_mb"],
-                                      f"driver_peak_rss_mb_at_{args.n_large}": b["driver_peak_rss_mb"],
-                                      "growth": growth, "run_at_large": b}
+            result["memory"][name] = {
+                f"driver_peak_rss_mb_at_{args.n_small}": a["driver_peak_rss_mb"],
+                f"driver_peak_rss_mb_at_{args.n_large}": b["driver_peak_rss_mb"],
+                "growth": growth,
+                "run_at_large": b,
+            }
             ok &= "error" not in b
-            result["targets"].append({
-                "target": f"{name}: driver peak RSS at {args.n_large} / at {args.n_small} letters",
-                "value": growth, "threshold": f"<= {MEMORY_GROWTH_TARGET}",
-                "pass": growth <= MEMORY_GROWTH_TARGET})
+            result["targets"].append(
+                {
+                    "target": f"{name}: driver peak RSS at {args.n_large} / at {args.n_small} letters",
+                    "value": growth,
+                    "threshold": f"<= {MEMORY_GROWTH_TARGET}",
+                    "pass": growth <= MEMORY_GROWTH_TARGET,
+                }
+            )
         shutil.rmtree(large, ignore_errors=True)
 
     result["machine"]["load_average_at_end"] = list(os.getloadavg())
@@ -230,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(result, f, indent=2)
     print("\ntargets:")
     for t in result["targets"]:
-        print(f"  {'PASS' if t['pass'] else 'FAIL'}  {t['target']}: {t['value']} ({t['threshold']})")
+        print(
+            f"  {'PASS' if t['pass'] else 'FAIL'}  {t['target']}: {t['value']} ({t['threshold']})"
+        )
     print(f"ok: {ok}; results in {args.out}")
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)

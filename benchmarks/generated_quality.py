@@ -18,8 +18,18 @@ sys.path[:0] = [str(REPO), str(REPO / "tools")]  # this checkout's imr_nlp; the 
 
 from generate_corpus import generate_letters  # noqa: E402
 
-FIELDS = ("outcome", "drug", "generic", "drug_class", "strength", "quantity", "frequency",
-          "category", "necessity_negated", "guideline_source")
+FIELDS = (
+    "outcome",
+    "drug",
+    "generic",
+    "drug_class",
+    "strength",
+    "quantity",
+    "frequency",
+    "category",
+    "necessity_negated",
+    "guideline_source",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     items_found = items_true = letters_ok = 0
     by_layout: Counter = Counter()
     by_layout_ok: Counter = Counter()
-    for letter, doc in zip(letters, nlp.pipe(x.text for x in letters)):
+    for letter, doc in zip(letters, nlp.pipe(x.text for x in letters), strict=False):
         recs, truth = doc._.requests, letter.truth
         items_true += len(truth)
         items_found += len(recs)
@@ -48,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             by_layout_ok[letter.layout] += 1
         else:
             continue
-        for rec, exp in zip(recs, truth):
+        for rec, exp in zip(recs, truth, strict=False):
             for f in FIELDS:
                 if f not in exp:
                     continue

@@ -62,11 +62,21 @@ def best_of(fn, repeat: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--pdf", type=Path, default=REPO.parent / "shared" / "real" / "pdf",
-                    help="folder of PDF letters (default: ../shared/real/pdf)")
-    ap.add_argument("--repeat", type=int, default=5, help="runs of each measurement; the best is kept")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "real_pdf.json",
-                    help="JSON file for the figures")
+    ap.add_argument(
+        "--pdf",
+        type=Path,
+        default=REPO.parent / "shared" / "real" / "pdf",
+        help="folder of PDF letters (default: ../shared/real/pdf)",
+    )
+    ap.add_argument(
+        "--repeat", type=int, default=5, help="runs of each measurement; the best is kept"
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "benchmarks" / "results" / "real_pdf.json",
+        help="JSON file for the figures",
+    )
     args = ap.parse_args(argv)
 
     import imr_nlp
@@ -90,21 +100,28 @@ def main(argv: list[str] | None = None) -> int:
     t_extract = best_of(run_extract, args.repeat)
     n = len(paths)
     result = {
-        "letters": n, "records": records["n"], "failures": records["failures"],
+        "letters": n,
+        "records": records["n"],
+        "failures": records["failures"],
         "bare_pdfium_letters_per_s": round(n / t_bare, 1),
         "read_letter_letters_per_s": round(n / t_read, 1),
         "extract_letters_per_s": round(n / t_extract, 1),
         "ratio_extract_to_bare": round(t_bare / t_extract, 3),
         "pdf_share_of_extract": round(t_read / t_extract, 3),
-        "repeat": args.repeat, "python": platform.python_version(),
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "repeat": args.repeat,
+        "python": platform.python_version(),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
-    print(f"{n} letters, {result['records']} records, {result['failures']} failures (best of {args.repeat})")
+    print(
+        f"{n} letters, {result['records']} records, {result['failures']} failures (best of {args.repeat})"
+    )
     print(f"  bare pypdfium2 text   {result['bare_pdfium_letters_per_s']:>8} letters/s")
     print(f"  read_letter (+clean)  {result['read_letter_letters_per_s']:>8} letters/s")
     print(f"  extract (whole job)   {result['extract_letters_per_s']:>8} letters/s")
-    print(f"  extract / bare speed  {result['ratio_extract_to_bare']:>8}   "
-          f"(reading is {result['pdf_share_of_extract']:.0%} of extract)")
+    print(
+        f"  extract / bare speed  {result['ratio_extract_to_bare']:>8}   "
+        f"(reading is {result['pdf_share_of_extract']:.0%} of extract)"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(args.out) as f:
         f.write(json.dumps(result, indent=2) + "\n")

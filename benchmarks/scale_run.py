@@ -50,7 +50,8 @@ REPO = Path(__file__).resolve().parent.parent
 # this checkout's imr_nlp first, then the letter generator (tools/) and the other benchmark
 # scripts (plain scripts, not a package: pysbd installs a top-level ``benchmarks``)
 sys.path[:] = [str(REPO), str(REPO / "tools"), str(REPO / "benchmarks")] + [
-    p for p in sys.path if p and Path(p).resolve() != REPO]
+    p for p in sys.path if p and Path(p).resolve() != REPO
+]
 
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "scale.json"
 SAMPLE_SECONDS = 0.2
@@ -158,8 +159,11 @@ def check(corpus: Path, table_path: Path, errors_path: Path, manifest: dict) -> 
     failures = Counter(r["reason"] for r in rows if r["level"] == "error")
     warnings = Counter(r["reason"] for r in rows if r["level"] == "warning")
     n_good = sum(1 for f in manifest["files"] if not f["broken"])
-    exact = sum(1 for f in manifest["files"]
-                if counts.get(f["doc_id"], 0) == len(truth[f["file"]]["requests"]))
+    exact = sum(
+        1
+        for f in manifest["files"]
+        if counts.get(f["doc_id"], 0) == len(truth[f["file"]]["requests"])
+    )
     return {
         "broken_files": sum(1 for f in manifest["files"] if f["broken"]),
         "broken_unreported": len(unreported),
@@ -176,9 +180,12 @@ def check(corpus: Path, table_path: Path, errors_path: Path, manifest: dict) -> 
         "letters_with_fewer_records": len(fewer),
         "letters_with_more_records": len(more),
         "examples": {
-            "unreported": unreported[:EXAMPLES], "wrong_reason": wrong_reason[:EXAMPLES],
-            "good_failed": good_failed[:EXAMPLES], "lost": lost[:EXAMPLES],
-            "fewer": fewer[:EXAMPLES], "more": more[:EXAMPLES],
+            "unreported": unreported[:EXAMPLES],
+            "wrong_reason": wrong_reason[:EXAMPLES],
+            "good_failed": good_failed[:EXAMPLES],
+            "lost": lost[:EXAMPLES],
+            "fewer": fewer[:EXAMPLES],
+            "more": more[:EXAMPLES],
         },
     }
 
@@ -219,8 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pdf-share", type=float, default=0.01)
     ap.add_argument("--n-process", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--workdir", type=Path, default=None,
-                    help="where the corpus and the table go (default: a temporary folder, removed)")
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where the corpus and the table go (default: a temporary folder, removed)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary workdir")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
@@ -242,10 +253,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         facts = machine_facts()
         print(f"writing {args.n} letters to {corpus} ...", file=sys.stderr)
-        manifest = write_corpus(corpus, n=args.n, seed=args.seed, broken_share=args.broken_share,
-                                pdf_share=args.pdf_share)
-        cmd = [sys.executable, "-m", "imr_nlp.cli", "extract", str(corpus), "--out", str(table),
-               "--n-process", str(args.n_process), "--quiet"]
+        manifest = write_corpus(
+            corpus,
+            n=args.n,
+            seed=args.seed,
+            broken_share=args.broken_share,
+            pdf_share=args.pdf_share,
+        )
+        cmd = [
+            sys.executable,
+            "-m",
+            "imr_nlp.cli",
+            "extract",
+            str(corpus),
+            "--out",
+            str(table),
+            "--n-process",
+            str(args.n_process),
+            "--quiet",
+        ]
         print("running: " + " ".join(cmd), file=sys.stderr)
         log = workdir / "extract.log"
         run = run_measured(cmd, cwd=workdir, log=log)
@@ -260,27 +286,49 @@ def main(argv: list[str] | None = None) -> int:
     has_failures = any(EXPECTED[r][0] == "error" for r in manifest["broken_reasons"])
     crashed = run["returncode"] not in (0, 1) or "Traceback" in stderr
     verdicts = [
-        ("no crash", not crashed, f"exit status {run['returncode']}"
-         + ("; traceback in the log" if "Traceback" in stderr else "")),
-        ("exit status says whether letters failed", run["returncode"] == (1 if has_failures else 0),
-         f"{run['returncode']} (expected {1 if has_failures else 0})"),
-        ("every broken file reported with its reason",
-         checks["broken_unreported"] == 0 and checks["broken_wrong_reason"] == 0,
-         f"{checks['broken_files']} broken, {checks['broken_unreported']} unreported, "
-         f"{checks['broken_wrong_reason']} with another reason"),
-        ("no good letter failed", checks["good_letters_failed"] == 0,
-         f"{checks['good_letters_failed']} of {checks['good_letters']}"),
-        ("no letter lost (every letter has records or a report)", checks["letters_lost"] == 0,
-         f"{checks['letters_lost']} lost"),
+        (
+            "no crash",
+            not crashed,
+            f"exit status {run['returncode']}"
+            + ("; traceback in the log" if "Traceback" in stderr else ""),
+        ),
+        (
+            "exit status says whether letters failed",
+            run["returncode"] == (1 if has_failures else 0),
+            f"{run['returncode']} (expected {1 if has_failures else 0})",
+        ),
+        (
+            "every broken file reported with its reason",
+            checks["broken_unreported"] == 0 and checks["broken_wrong_reason"] == 0,
+            f"{checks['broken_files']} broken, {checks['broken_unreported']} unreported, "
+            f"{checks['broken_wrong_reason']} with another reason",
+        ),
+        (
+            "no good letter failed",
+            checks["good_letters_failed"] == 0,
+            f"{checks['good_letters_failed']} of {checks['good_letters']}",
+        ),
+        (
+            "no letter lost (every letter has records or a report)",
+            checks["letters_lost"] == 0,
+            f"{checks['letters_lost']} lost",
+        ),
     ]
     result = {
-        "settings": {"n": args.n, "broken_share": args.broken_share, "pdf_share": args.pdf_share,
-                     "n_process": args.n_process, "seed": args.seed, "command": cmd,
-                     "memory_sampling_seconds": SAMPLE_SECONDS},
+        "settings": {
+            "n": args.n,
+            "broken_share": args.broken_share,
+            "pdf_share": args.pdf_share,
+            "n_process": args.n_process,
+            "seed": args.seed,
+            "command": cmd,
+            "memory_sampling_seconds": SAMPLE_SECONDS,
+        },
         "machine": facts,
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "corpus": {k: manifest[k]
-                   for k in ("n", "n_requests", "layouts", "broken_reasons", "n_pdf")},
+        "corpus": {
+            k: manifest[k] for k in ("n", "n_requests", "layouts", "broken_reasons", "n_pdf")
+        },
         "corpus_seconds": manifest["_seconds"],
         "run": run,
         "letters_per_second": args.n / run["seconds"] if run["seconds"] else None,

@@ -25,6 +25,7 @@ is missed is reported as FAIL but does not change the exit status.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -34,12 +35,15 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 # this checkout's imr_nlp first, then the letter generator (tools/)
-sys.path[:] = [str(REPO), str(REPO / "tools")] + [p for p in sys.path if p and Path(p).resolve() != REPO]
+sys.path[:] = [str(REPO), str(REPO / "tools")] + [
+    p for p in sys.path if p and Path(p).resolve() != REPO
+]
 
 DEFAULT_SEEDS = Path(os.environ.get("IMR_SEEDS_DIR", "/work/shared/seeds"))
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "throughput.json"
@@ -54,7 +58,12 @@ TARGETS = (
     ("load_seconds_max", "load time, fresh process (max of 3), s", "<=", 2.0),
     ("peak_memory_mb", "peak resident memory, MB", "<", 600.0),
     ("n_process_speedup", "nlp.pipe n_process=2 speedup over n_process=1", ">=", 1.6),
-    ("records_speedup", "records path (imr_nlp.parallel.pipe_records) 2 processes over 1", ">=", 1.6),
+    (
+        "records_speedup",
+        "records path (imr_nlp.parallel.pipe_records) 2 processes over 1",
+        ">=",
+        1.6,
+    ),
 )
 
 LOAD_CODE = (
@@ -136,7 +145,9 @@ def run_pipe(nlp, texts: list[str], **kwargs) -> tuple[float, int, int]:
 def best_of(nlp, texts: list[str], repeats: int, warmup: bool = True, **kwargs) -> dict[str, Any]:
     """Warm up once on a few letters, then time ``repeats`` passes; keep the best."""
     if warmup:
-        run_pipe(nlp, texts[:WARMUP_LETTERS], **{k: v for k, v in kwargs.items() if k != "n_process"})
+        run_pipe(
+            nlp, texts[:WARMUP_LETTERS], **{k: v for k, v in kwargs.items() if k != "n_process"}
+        )
     runs = [run_pipe(nlp, texts, **kwargs) for _ in range(repeats)]
     seconds = [r[0] for r in runs]
     best = min(seconds)
@@ -190,11 +201,17 @@ def load_times(runs: int = 3, timeout: float = 300) -> dict[str, Any]:
     seconds = []
     for _ in range(runs):
         proc = subprocess.run(
-            [sys.executable, "-c", LOAD_CODE], capture_output=True, text=True,
-            cwd=REPO, env=_subprocess_env(), timeout=timeout,
+            [sys.executable, "-c", LOAD_CODE],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=_subprocess_env(),
+            timeout=timeout,
         )
         if proc.returncode != 0:
-            raise RuntimeError(f"load subprocess failed (rc={proc.returncode}): {proc.stderr.strip()[-2000:]}")
+            raise RuntimeError(
+                f"load subprocess failed (rc={proc.returncode}): {proc.stderr.strip()[-2000:]}"
+            )
         seconds.append(float(proc.stdout.strip().splitlines()[-1]))
     return {
         "seconds_runs": seconds,
@@ -206,17 +223,23 @@ def load_times(runs: int = 3, timeout: float = 300) -> dict[str, Any]:
 def peak_memory(n: int, seeds_dir: Path, timeout: float = 1800) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, "-c", MEMORY_CODE, str(n), str(seeds_dir), str(BATCH_SIZE)],
-        capture_output=True, text=True, cwd=REPO, env=_subprocess_env(), timeout=timeout,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=_subprocess_env(),
+        timeout=timeout,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"memory subprocess failed (rc={proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        raise RuntimeError(
+            f"memory subprocess failed (rc={proc.returncode}): {proc.stderr.strip()[-2000:]}"
+        )
     kb = int(proc.stdout.strip().splitlines()[-1])
     return {
         "letters": n,
         "max_rss_kb": kb,
         "max_rss_mb": kb / 1024.0,
         "note": "fresh process: import, imr_nlp.load(), nlp.pipe over the seed letters; "
-                "ru_maxrss of RUSAGE_SELF (KB on Linux)",
+        "ru_maxrss of RUSAGE_SELF (KB on Linux)",
     }
 
 
@@ -230,7 +253,9 @@ def records_speedup(nlp, texts: list[str], repeats: int) -> dict[str, Any]:
         best = 0.0
         for _ in range(repeats):
             t0 = time.perf_counter()
-            n = sum(1 for _ in pipe_records(items, nlp=nlp, n_process=n_process, batch_size=BATCH_SIZE))
+            n = sum(
+                1 for _ in pipe_records(items, nlp=nlp, n_process=n_process, batch_size=BATCH_SIZE)
+            )
             best = max(best, n / (time.perf_counter() - t0))
         return best
 
@@ -272,13 +297,14 @@ def machine_facts() -> dict[str, Any]:
         "python_executable": sys.executable,
         "platform": platform.platform(),
         "spacy": spacy.__version__,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "git_commit": None,
         "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
     try:
-        import medspacy  # noqa: F401
         from importlib.metadata import version
+
+        import medspacy  # noqa: F401
 
         facts["medspacy"] = version("medspacy")
     except Exception:
@@ -291,11 +317,18 @@ def machine_facts() -> dict[str, Any]:
     except Exception:
         pass
     try:
-        proc = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=REPO, timeout=30)
+        proc = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=REPO, timeout=30
+        )
         if proc.returncode == 0:
             facts["git_commit"] = proc.stdout.strip()
-            dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True,
-                                   cwd=REPO, timeout=30)
+            dirty = subprocess.run(
+                ["git", "status", "--porcelain"],
+                capture_output=True,
+                text=True,
+                cwd=REPO,
+                timeout=30,
+            )
             facts["git_dirty"] = bool(dirty.stdout.strip()) if dirty.returncode == 0 else None
     except Exception:
         pass
@@ -326,7 +359,13 @@ def evaluate_targets(result: dict[str, Any]) -> dict[str, Any]:
         else:
             ok = {">=": value >= threshold, "<=": value <= threshold, "<": value < threshold}[op]
             status = "PASS" if ok else "FAIL"
-        out[key] = {"description": desc, "op": op, "threshold": threshold, "measured": value, "status": status}
+        out[key] = {
+            "description": desc,
+            "op": op,
+            "threshold": threshold,
+            "measured": value,
+            "status": status,
+        }
     return out
 
 
@@ -339,26 +378,44 @@ def report(result: dict[str, Any]) -> str:
     add = lines.append
     m = result["machine"]
     s = result["settings"]
-    add("imr_nlp throughput benchmark" + (" (QUICK mode: small sizes, 1 repeat)" if s["quick"] else ""))
-    add(f"  {m.get('date')}  python {m.get('python')}  spaCy {m.get('spacy')}  medspaCy {m.get('medspacy')}  "
-        f"cpus {m.get('cpu_count')}  loadavg {_fmt((m.get('load_average_at_start') or [None])[0], '.2f')}  commit {(m.get('git_commit') or 'n/a')[:12]}"
-        + ("  (uncommitted changes)" if m.get("git_dirty") else ""))
-    add(f"  timings: best of {s['repeats']} run(s) after a warm-up on {WARMUP_LETTERS} letters; "
-        f"nlp.pipe batch_size={s['batch_size']}")
+    add(
+        "imr_nlp throughput benchmark"
+        + (" (QUICK mode: small sizes, 1 repeat)" if s["quick"] else "")
+    )
+    add(
+        f"  {m.get('date')}  python {m.get('python')}  spaCy {m.get('spacy')}  medspaCy {m.get('medspacy')}  "
+        f"cpus {m.get('cpu_count')}  "
+        f"loadavg {_fmt((m.get('load_average_at_start') or [None])[0], '.2f')}  "
+        f"commit {(m.get('git_commit') or 'n/a')[:12]}"
+        + ("  (uncommitted changes)" if m.get("git_dirty") else "")
+    )
+    add(
+        f"  timings: best of {s['repeats']} run(s) after a warm-up on {WARMUP_LETTERS} letters; "
+        f"nlp.pipe batch_size={s['batch_size']}"
+    )
     add("")
     add("Throughput (single process)")
-    add(f"  {'corpus':<10} {'letters':>7} {'pipeline':<28} {'letters/s':>10} {'tokens/s':>11} {'best s':>8}")
+    add(
+        f"  {'corpus':<10} {'letters':>7} {'pipeline':<28} {'letters/s':>10} {'tokens/s':>11} {'best s':>8}"
+    )
     for cname, c in result["corpora"].items():
         if "error" in c:
             add(f"  {cname:<10} ERROR: {c['error']}")
             continue
-        for key, label in (("blank", 'spacy.blank("en") tokenizer'), ("full", "imr_nlp.load() full")):
+        for key, label in (
+            ("blank", 'spacy.blank("en") tokenizer'),
+            ("full", "imr_nlp.load() full"),
+        ):
             r = c.get(key)
             if not isinstance(r, dict):
                 continue
-            add(f"  {cname:<10} {r['letters']:>7} {label:<28} {_fmt(r['letters_per_second']):>10} "
-                f"{_fmt(r['tokens_per_second'], ',.0f'):>11} {_fmt(r['seconds_best'], '.3f'):>8}")
-        add(f"  {cname:<10} ratio full/blank (letters/s): {_fmt(c.get('ratio_full_over_blank'), '.4f')}")
+            add(
+                f"  {cname:<10} {r['letters']:>7} {label:<28} {_fmt(r['letters_per_second']):>10} "
+                f"{_fmt(r['tokens_per_second'], ',.0f'):>11} {_fmt(r['seconds_best'], '.3f'):>8}"
+            )
+        add(
+            f"  {cname:<10} ratio full/blank (letters/s): {_fmt(c.get('ratio_full_over_blank'), '.4f')}"
+        )
     add("")
     add("Time per component (tokenizer, then each pipe's __call__, one pass, summed over letters)")
     for cname, c in result["components"].items():
@@ -373,29 +430,38 @@ def report(result: dict[str, Any]) -> str:
     if "error" in ld:
         add(f"Load time: ERROR: {ld['error']}")
     else:
-        add("Load time, fresh process (includes importing imr_nlp and spaCy): "
-            + ", ".join(f"{x:.2f} s" for x in ld["seconds_runs"]) + f"; max {ld['seconds_max']:.2f} s")
+        add(
+            "Load time, fresh process (includes importing imr_nlp and spaCy): "
+            + ", ".join(f"{x:.2f} s" for x in ld["seconds_runs"])
+            + f"; max {ld['seconds_max']:.2f} s"
+        )
     pm = result["peak_memory"]
     if "error" in pm:
         add(f"Peak memory: ERROR: {pm['error']}")
     else:
-        add(f"Peak resident memory, fresh process loading the pipeline and running {pm['letters']} seed letters: "
-            f"{pm['max_rss_mb']:.1f} MB")
+        add(
+            f"Peak resident memory, fresh process loading the pipeline and running {pm['letters']} seed letters: "
+            f"{pm['max_rss_mb']:.1f} MB"
+        )
     npx = result["n_process"]
     if "error" in npx:
         add(f"n_process: ERROR: {npx['error']}")
     else:
-        add(f"n_process on {npx['letters']} letters (generated + seeds, batch_size={npx['batch_size']}): "
+        add(
+            f"n_process on {npx['letters']} letters (generated + seeds, batch_size={npx['batch_size']}): "
             f"n_process=1 {npx['n_process_1']['letters_per_second']:.1f} letters/s, "
             f"n_process=2 {npx['n_process_2']['letters_per_second']:.1f} letters/s, "
-            f"speedup {npx['speedup']:.2f}x")
+            f"speedup {npx['speedup']:.2f}x"
+        )
     rp = result.get("records_path", {})
     if "error" in rp:
         add(f"records path: ERROR: {rp['error']}")
     elif rp:
-        add(f"records path (imr-nlp extract) on {rp['letters']} letters: 1 process "
+        add(
+            f"records path (imr-nlp extract) on {rp['letters']} letters: 1 process "
             f"{rp['one_process_letters_per_second']:.1f} letters/s, 2 processes "
-            f"{rp['two_processes_letters_per_second']:.1f} letters/s, speedup {rp['speedup']:.2f}x")
+            f"{rp['two_processes_letters_per_second']:.1f} letters/s, speedup {rp['speedup']:.2f}x"
+        )
     if result["errors"]:
         add("")
         add("ERRORS")
@@ -404,8 +470,10 @@ def report(result: dict[str, Any]) -> str:
     add("")
     add("Targets")
     for t in result["targets"].values():
-        add(f"  {t['status']:<5} {t['description']}: measured {_fmt(t['measured'], '.3f')} "
-            f"(target {t['op']} {t['threshold']})")
+        add(
+            f"  {t['status']:<5} {t['description']}: measured {_fmt(t['measured'], '.3f')} "
+            f"(target {t['op']} {t['threshold']})"
+        )
     return "\n".join(lines)
 
 
@@ -419,10 +487,8 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
             f.write("\n")
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 
@@ -435,10 +501,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=None, help="seed letters (repeated), default 500")
     p.add_argument("--generated", type=int, default=None, help="generated letters, default 500")
-    p.add_argument("--n-process-letters", type=int, default=None, help="letters for the n_process test, default 1000")
+    p.add_argument(
+        "--n-process-letters",
+        type=int,
+        default=None,
+        help="letters for the n_process test, default 1000",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output file")
-    p.add_argument("--seeds", type=Path, default=DEFAULT_SEEDS, help="folder of seed letters (*.txt)")
-    p.add_argument("--repeats", type=int, default=None, help="timed passes per measurement (best kept), default 3")
+    p.add_argument(
+        "--seeds", type=Path, default=DEFAULT_SEEDS, help="folder of seed letters (*.txt)"
+    )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timed passes per measurement (best kept), default 3",
+    )
     p.add_argument("--quick", action="store_true", help="small sizes and one repeat (for tests)")
     args = p.parse_args(argv)
     small = {"n": 30, "generated": 30, "n_process_letters": 60, "repeats": 1}
@@ -475,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
             "n_process_letters": args.n_process_letters,
             "repeats": args.repeats,
             "timing": f"best of {args.repeats} timed pass(es) with time.perf_counter, after one warm-up "
-                      f"on {WARMUP_LETTERS} letters",
+            f"on {WARMUP_LETTERS} letters",
             "batch_size": BATCH_SIZE,
             "generator_seed": GENERATOR_SEED,
             "seeds_dir": str(args.seeds),
@@ -486,7 +564,10 @@ def main(argv: list[str] | None = None) -> int:
     import spacy
 
     seeds = attempt("seeds", lambda: read_seeds(args.seeds))
-    gen = attempt("generated_corpus", lambda: generated_texts(max(args.generated, args.n_process_letters // 2)))
+    gen = attempt(
+        "generated_corpus",
+        lambda: generated_texts(max(args.generated, args.n_process_letters // 2)),
+    )
     corpora: dict[str, Any] = {}
     if isinstance(seeds, list):
         corpora["seeds"] = repeat_to(seeds, args.n)
@@ -517,14 +598,20 @@ def main(argv: list[str] | None = None) -> int:
             errors.setdefault(f"corpus_{cname}", msg)
             continue
         entry: dict[str, Any] = {"letters": len(texts), "chars": sum(map(len, texts))}
-        entry["blank"] = attempt(f"{cname}.blank",
-                                 lambda: best_of(blank, texts, args.repeats, batch_size=BATCH_SIZE))
-        entry["full"] = attempt(f"{cname}.full",
-                                lambda: best_of(need_nlp(), texts, args.repeats, batch_size=BATCH_SIZE))
+        entry["blank"] = attempt(
+            f"{cname}.blank",
+            lambda texts=texts: best_of(blank, texts, args.repeats, batch_size=BATCH_SIZE),
+        )
+        entry["full"] = attempt(
+            f"{cname}.full",
+            lambda texts=texts: best_of(need_nlp(), texts, args.repeats, batch_size=BATCH_SIZE),
+        )
         b, f = _get(entry, "blank", "letters_per_second"), _get(entry, "full", "letters_per_second")
         entry["ratio_full_over_blank"] = f / b if b and f else None
         result["corpora"][cname] = entry
-        result["components"][cname] = attempt(f"{cname}.components", lambda: component_times(need_nlp(), texts))
+        result["components"][cname] = attempt(
+            f"{cname}.components", lambda texts=texts: component_times(need_nlp(), texts)
+        )
 
     result["load"] = attempt("load", load_times)
     result["peak_memory"] = attempt("peak_memory", lambda: peak_memory(args.n, args.seeds))

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 
-
 def _filter_third_party_warnings() -> None:
     """spaCy 3.7's CLI module (imported by ``import spacy``) still imports
     ``click.parser.split_arg_string``, which click 8.2+ deprecates. Only that one
@@ -38,13 +37,26 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc
 
 LABELS = (
-    "DRUG", "DRUG_CLASS", "STRENGTH", "QUANTITY", "FREQUENCY",
-    "GUIDELINE", "DIAGNOSIS", "OUTCOME", "NECESSITY",
+    "DRUG",
+    "DRUG_CLASS",
+    "STRENGTH",
+    "QUANTITY",
+    "FREQUENCY",
+    "GUIDELINE",
+    "DIAGNOSIS",
+    "OUTCOME",
+    "NECESSITY",
 )
 
 PIPE_NAMES = (
-    "imr_structure", "imr_sentences", "imr_sections", "imr_abbreviations",
-    "imr_entities", "imr_context", "imr_requests", "imr_reasons",
+    "imr_structure",
+    "imr_sentences",
+    "imr_sections",
+    "imr_abbreviations",
+    "imr_entities",
+    "imr_context",
+    "imr_requests",
+    "imr_reasons",
 )
 
 
@@ -73,13 +85,21 @@ META: dict[str, Any] = {
     "license": "MIT",
     "spacy_version": ">=3.7.5,<3.8",
     "sources": [
-        {"name": "medspaCy (Sectionizer, ConText and its general clinical rules)",
-         "url": "https://github.com/medspacy/medspacy", "license": "MIT"},
-        {"name": "scispaCy (abbreviation detection, Schwartz & Hearst 2003)",
-         "url": "https://github.com/allenai/scispacy", "license": "Apache-2.0"},
-        {"name": "drug-named-entity-recognition (brand names in patterns/drugs.jsonl)",
-         "url": "https://fastdatascience.com/drug-named-entity-recognition-python-library",
-         "license": "MIT"},
+        {
+            "name": "medspaCy (Sectionizer, ConText and its general clinical rules)",
+            "url": "https://github.com/medspacy/medspacy",
+            "license": "MIT",
+        },
+        {
+            "name": "scispaCy (abbreviation detection, Schwartz & Hearst 2003)",
+            "url": "https://github.com/allenai/scispacy",
+            "license": "Apache-2.0",
+        },
+        {
+            "name": "drug-named-entity-recognition (brand names in patterns/drugs.jsonl)",
+            "url": "https://fastdatascience.com/drug-named-entity-recognition-python-library",
+            "license": "MIT",
+        },
         {"name": "imr_nlp patterns/ (hand-written rules for IMR letters)", "license": "MIT"},
     ],
 }
@@ -123,13 +143,31 @@ def load(model: str | Path | None = None, *, disable: Iterable[str] = ()) -> "La
 
 # displaCy colours: one per span label, then a palette for section categories and items.
 LABEL_COLORS: dict[str, str] = {
-    "DRUG": "#7aecec", "DRUG_CLASS": "#bfeeb7", "STRENGTH": "#feca74", "QUANTITY": "#ffeb80",
-    "FREQUENCY": "#ff9561", "GUIDELINE": "#aa9cfc", "DIAGNOSIS": "#c887fb", "OUTCOME": "#e4e7d2",
+    "DRUG": "#7aecec",
+    "DRUG_CLASS": "#bfeeb7",
+    "STRENGTH": "#feca74",
+    "QUANTITY": "#ffeb80",
+    "FREQUENCY": "#ff9561",
+    "GUIDELINE": "#aa9cfc",
+    "DIAGNOSIS": "#c887fb",
+    "OUTCOME": "#e4e7d2",
     "NECESSITY": "#ff8197",
 }
 ITEM_COLORS: dict[str, str] = {"upheld": "#ff8197", "overturned": "#7aecec", "undecided": "#e4e7d2"}
-_PALETTE = ("#ddd6fe", "#bae6fd", "#bbf7d0", "#fef08a", "#fed7aa", "#fecaca", "#e9d5ff",
-            "#a5f3fc", "#d9f99d", "#fde68a", "#fbcfe8", "#c7d2fe")
+_PALETTE = (
+    "#ddd6fe",
+    "#bae6fd",
+    "#bbf7d0",
+    "#fef08a",
+    "#fed7aa",
+    "#fecaca",
+    "#e9d5ff",
+    "#a5f3fc",
+    "#d9f99d",
+    "#fde68a",
+    "#fbcfe8",
+    "#c7d2fe",
+)
 
 
 def displacy_options(spans_key: str | None = None) -> dict[str, Any]:
@@ -174,8 +212,11 @@ def to_dataframe(docs: Iterable[Any], ids: Iterable[Any] | None = None) -> "pand
         for n, item in enumerate(docs):
             doc, ctx = item if isinstance(item, tuple) else (item, None)
             given = id_list[n] if id_list is not None and n < len(id_list) else None
-            from_ctx = ctx if isinstance(ctx, str) else (
-                (ctx.get("doc_id") or ctx.get("id")) if isinstance(ctx, dict) else None)
+            from_ctx = (
+                ctx
+                if isinstance(ctx, str)
+                else ((ctx.get("doc_id") or ctx.get("id")) if isinstance(ctx, dict) else None)
+            )
             doc_id = given or from_ctx or doc._.imr_doc_id
             source = ctx.get("source_path") if isinstance(ctx, dict) else None
             for r in doc._.imr_requests or []:
@@ -237,6 +278,14 @@ def process_long_text(text: str, nlp: "Language | None" = None) -> list["Doc"]:
 
 
 __all__ = [
-    "LABELS", "load", "to_dataframe", "evaluate", "export_spans", "read_annotations",
-    "process_long_text", "displacy_options", "pipeline_meta", "__version__",
+    "LABELS",
+    "load",
+    "to_dataframe",
+    "evaluate",
+    "export_spans",
+    "read_annotations",
+    "process_long_text",
+    "displacy_options",
+    "pipeline_meta",
+    "__version__",
 ]

@@ -41,8 +41,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
         client, cluster = connect(args.dask, args.dask_workers)
         try:
             summary = corpus_extract(
-                paths, client=client, out=args.out, model=args.model, batch_size=args.batch_size,
-                resume=args.resume, part_size=args.part_size, progress=not args.quiet,
+                paths,
+                client=client,
+                out=args.out,
+                model=args.model,
+                batch_size=args.batch_size,
+                resume=args.resume,
+                part_size=args.part_size,
+                progress=not args.quiet,
             )
         finally:
             client.close()
@@ -51,18 +57,40 @@ def cmd_extract(args: argparse.Namespace) -> int:
     else:
         nlp = load(model=args.model) if args.model else None
         summary = extract(
-            paths, args.out, nlp=nlp, n_process=args.n_process, batch_size=args.batch_size,
-            resume=args.resume, part_size=args.part_size, progress=not args.quiet,
+            paths,
+            args.out,
+            nlp=nlp,
+            n_process=args.n_process,
+            batch_size=args.batch_size,
+            resume=args.resume,
+            part_size=args.part_size,
+            progress=not args.quiet,
         )
     if args.show:
         import pandas
 
         df = read_table(args.out)
-        with pandas.option_context("display.max_columns", 12, "display.width", 160,
-                                   "display.max_colwidth", 28):
-            print(df[["doc_id", "request_index", "request_text", "outcome", "drug", "generic",
-                      "drug_class", "strength_mg", "quantity", "doses_per_day", "category",
-                      "guideline_source"]].to_string(index=False))
+        with pandas.option_context(
+            "display.max_columns", 12, "display.width", 160, "display.max_colwidth", 28
+        ):
+            print(
+                df[
+                    [
+                        "doc_id",
+                        "request_index",
+                        "request_text",
+                        "outcome",
+                        "drug",
+                        "generic",
+                        "drug_class",
+                        "strength_mg",
+                        "quantity",
+                        "doses_per_day",
+                        "category",
+                        "guideline_source",
+                    ]
+                ].to_string(index=False)
+            )
     print(summary.report(), file=sys.stderr)
     return 1 if summary.failures else 0
 
@@ -135,22 +163,29 @@ def cmd_export(args: argparse.Namespace) -> int:
         doc._.imr_doc_id = letter.doc_id
         docs.append(doc)
     if not docs:
-        print(f"imr-nlp export: no letter could be read; nothing written to {args.out}",
-              file=sys.stderr)
+        print(
+            f"imr-nlp export: no letter could be read; nothing written to {args.out}",
+            file=sys.stderr,
+        )
         return 1
     out = export_spans(docs, args.out, format=args.format)
-    print(f"exported {len(docs)} letters as {args.format} to {out}"
-          + (f"; {failures} skipped" if failures else ""), file=sys.stderr)
+    print(
+        f"exported {len(docs)} letters as {args.format} to {out}"
+        + (f"; {failures} skipped" if failures else ""),
+        file=sys.stderr,
+    )
     return 1 if failures else 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .training import train
 
-    out = train(args.corrected, args.out, format=args.format, seed=args.seed,
-                max_steps=args.max_steps)
-    print(f"trained pipeline written to {out}; use imr_nlp.load(model={str(out)!r})",
-          file=sys.stderr)
+    out = train(
+        args.corrected, args.out, format=args.format, seed=args.seed, max_steps=args.max_steps
+    )
+    print(
+        f"trained pipeline written to {out}; use imr_nlp.load(model={str(out)!r})", file=sys.stderr
+    )
     return 0
 
 
@@ -171,69 +206,122 @@ def _positive(value: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="imr-nlp", description="IMR determination letters as data.")
-    p.add_argument("--version", action="version", version=f"imr-nlp {__version__}",
-                   help="print the version of imr_nlp and exit")
+    p.add_argument(
+        "--version",
+        action="version",
+        version=f"imr-nlp {__version__}",
+        help="print the version of imr_nlp and exit",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
-    e = sub.add_parser("extract",
-                       help="letters (.txt/.pdf, files or folders) -> one record per item")
+    e = sub.add_parser(
+        "extract", help="letters (.txt/.pdf, files or folders) -> one record per item"
+    )
     e.add_argument("paths", nargs="*", help="files or folders of .txt and .pdf letters")
-    e.add_argument("--out", required=True,
-                   help="a folder (no suffix): partitioned Parquet dataset, the corpus format; "
-                        "or one file: .csv, .jsonl or .parquet")
-    e.add_argument("--model", help="a trained pipeline folder (imr-nlp train) combined with "
-                   "the rules; default: the rules alone (with --dask: a folder every worker sees)")
+    e.add_argument(
+        "--out",
+        required=True,
+        help="a folder (no suffix): partitioned Parquet dataset, the corpus format; "
+        "or one file: .csv, .jsonl or .parquet",
+    )
+    e.add_argument(
+        "--model",
+        help="a trained pipeline folder (imr-nlp train) combined with "
+        "the rules; default: the rules alone (with --dask: a folder every worker sees)",
+    )
     e.add_argument("--examples", action="store_true", help="also run the bundled example letters")
-    e.add_argument("--n-process", type=_positive, default=1,
-                   help="worker processes (default 1: this process only)")
-    e.add_argument("--dask", metavar="ADDRESS",
-                   help="run on Dask: 'local' (a LocalCluster, one worker per CPU) or a "
-                        "scheduler address such as tcp://scheduler:8786")
-    e.add_argument("--dask-workers", type=_positive, default=None,
-                   help="workers of --dask local (default: one per CPU)")
-    e.add_argument("--batch-size", type=_positive, default=None,
-                   help="letters per task sent to a worker (default: up to 16)")
-    e.add_argument("--part-size", type=_positive, default=500,
-                   help="letters per committed partition, the unit --resume keeps (default 500)")
-    e.add_argument("--resume", action="store_true",
-                   help="continue a killed run from its committed parts")
+    e.add_argument(
+        "--n-process",
+        type=_positive,
+        default=1,
+        help="worker processes (default 1: this process only)",
+    )
+    e.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run on Dask: 'local' (a LocalCluster, one worker per CPU) or a "
+        "scheduler address such as tcp://scheduler:8786",
+    )
+    e.add_argument(
+        "--dask-workers",
+        type=_positive,
+        default=None,
+        help="workers of --dask local (default: one per CPU)",
+    )
+    e.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=None,
+        help="letters per task sent to a worker (default: up to 16)",
+    )
+    e.add_argument(
+        "--part-size",
+        type=_positive,
+        default=500,
+        help="letters per committed partition, the unit --resume keeps (default 500)",
+    )
+    e.add_argument(
+        "--resume", action="store_true", help="continue a killed run from its committed parts"
+    )
     e.add_argument("--show", action="store_true", help="print the main columns of the table")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=cmd_extract)
 
     v = sub.add_parser("evaluate", help="P/R/F1 per label against a gold file")
     v.add_argument("gold", help="the gold file (a folder for --format brat)")
-    v.add_argument("--format", default="gold", choices=["gold", *ANNOTATION_FORMATS],
-                   help="format of the gold file: gold JSONL as in shared/gold/ (default), or "
-                        "corrected annotations of an annotation tool")
+    v.add_argument(
+        "--format",
+        default="gold",
+        choices=["gold", *ANNOTATION_FORMATS],
+        help="format of the gold file: gold JSONL as in shared/gold/ (default), or "
+        "corrected annotations of an annotation tool",
+    )
     v.add_argument("--model", help="a trained pipeline folder: compare rules, trained and combined")
-    v.add_argument("--letters", help="for a records gold file (shared/gold/real_dev.jsonl): the folder "
-                   "of the letters it reads (PDF or text); scores extract's records field by field")
+    v.add_argument(
+        "--letters",
+        help="for a records gold file (shared/gold/real_dev.jsonl): the folder "
+        "of the letters it reads (PDF or text); scores extract's records field by field",
+    )
     v.add_argument("--quiet", action="store_true", help="no progress bar (with --letters)")
     v.set_defaults(func=cmd_evaluate)
 
     x = sub.add_parser("export", help="tagged spans for correction in an annotation tool")
     x.add_argument("paths", nargs="+", help="files or folders of .txt and .pdf letters")
     x.add_argument("--out", required=True, help="the annotation file to write (a folder for brat)")
-    x.add_argument("--format", default="prodigy", choices=ANNOTATION_FORMATS,
-                   help="annotation tool format (default prodigy)")
+    x.add_argument(
+        "--format",
+        default="prodigy",
+        choices=ANNOTATION_FORMATS,
+        help="annotation tool format (default prodigy)",
+    )
     x.set_defaults(func=cmd_export)
 
     t = sub.add_parser("train", help="train on corrected annotations; writes a pipeline folder")
     t.add_argument("corrected", nargs="+", help="corrected annotation files (folders for brat)")
-    t.add_argument("--out", required=True,
-                   help="the pipeline folder to write (new, empty, or an earlier "
-                        "imr-nlp train output)")
-    t.add_argument("--format", default="prodigy", choices=[*ANNOTATION_FORMATS, "gold"],
-                   help="format of the corrected files "
-                        "(default prodigy; gold: shared/gold/*.jsonl)")
+    t.add_argument(
+        "--out",
+        required=True,
+        help="the pipeline folder to write (new, empty, or an earlier imr-nlp train output)",
+    )
+    t.add_argument(
+        "--format",
+        default="prodigy",
+        choices=[*ANNOTATION_FORMATS, "gold"],
+        help="format of the corrected files (default prodigy; gold: shared/gold/*.jsonl)",
+    )
     t.add_argument("--seed", type=int, default=0, help="split and training seed (default 0)")
-    t.add_argument("--max-steps", type=_positive, default=None,
-                   help="training steps (default: the config's)")
+    t.add_argument(
+        "--max-steps", type=_positive, default=None, help="training steps (default: the config's)"
+    )
     t.set_defaults(func=cmd_train)
 
-    r = sub.add_parser("report", help="one offline HTML page with counts, rates and plots of a table")
-    r.add_argument("table", help="a table written by extract (.csv/.jsonl/.parquet) or a Parquet dataset folder")
+    r = sub.add_parser(
+        "report", help="one offline HTML page with counts, rates and plots of a table"
+    )
+    r.add_argument(
+        "table",
+        help="a table written by extract (.csv/.jsonl/.parquet) or a Parquet dataset folder",
+    )
     r.add_argument("--out", required=True, help="the HTML file to write")
     r.set_defaults(func=cmd_report)
     return p

@@ -5,5 +5,13 @@ A saved pipeline loaded in a fresh process finds the factories through the
 """
 
 from .pipeline import (  # noqa: F401
-    abbreviations, context, entities, reasons, requests, sections, sentences, structure, tokenizer,
+    abbreviations,
+    context,
+    entities,
+    reasons,
+    requests,
+    sections,
+    sentences,
+    structure,
+    tokenizer,
 )

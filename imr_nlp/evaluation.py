@@ -87,14 +87,24 @@ def score_exact(pred_docs: Sequence[Doc], gold_docs: Sequence[Doc]) -> dict[str,
     RETURNS (dict): ``p``, ``r``, ``f`` (rounded to 4 places), ``tp``, ``n_pred``, ``n_gold``
         and ``per_label`` (the same keys for each label seen).
     """
-    pairs = [([(e.start_char, e.end_char, e.label_) for e in pred.ents],
-              [(e.start_char, e.end_char, e.label_) for e in gold.ents])
-             for pred, gold in zip(pred_docs, gold_docs, strict=True)]
+    pairs = [
+        (
+            [(e.start_char, e.end_char, e.label_) for e in pred.ents],
+            [(e.start_char, e.end_char, e.label_) for e in gold.ents],
+        )
+        for pred, gold in zip(pred_docs, gold_docs, strict=True)
+    ]
     rows = score_spans(pairs)["exact"]
 
     def counts(row: dict[str, Any]) -> dict[str, Any]:
-        return {"p": round(row["p"], 4), "r": round(row["r"], 4), "f": round(row["f"], 4),
-                "tp": row["tp"], "n_pred": row["tp"] + row["fp"], "n_gold": row["tp"] + row["fn"]}
+        return {
+            "p": round(row["p"], 4),
+            "r": round(row["r"], 4),
+            "f": round(row["f"], 4),
+            "tp": row["tp"],
+            "n_pred": row["tp"] + row["fp"],
+            "n_gold": row["tp"] + row["fn"],
+        }
 
     out = counts(rows.pop("micro"))
     out["per_label"] = {label: counts(row) for label, row in rows.items()}
@@ -132,8 +142,11 @@ def score_docs(
                 if e is not None and bool(getattr(e._, "is_negated", False)) == bool(s["negated"]):
                     neg_right += 1
     scores = score_spans(pairs, labels=labels)
-    scores["negation"] = {"correct": neg_right, "total": neg_total,
-                          "accuracy": neg_right / neg_total if neg_total else None}
+    scores["negation"] = {
+        "correct": neg_right,
+        "total": neg_total,
+        "accuracy": neg_right / neg_total if neg_total else None,
+    }
     return scores
 
 
@@ -222,8 +235,12 @@ def _gold_line(line: str, path: Path, n: int) -> dict[str, Any]:
     if not isinstance(obj["text"], str) or not isinstance(obj["spans"], list):
         raise fail("'text' must be a string and 'spans' a list")
     for s in obj["spans"]:
-        if not (isinstance(s, dict) and isinstance(s.get("start"), int)
-                and isinstance(s.get("end"), int) and isinstance(s.get("label"), str)):
+        if not (
+            isinstance(s, dict)
+            and isinstance(s.get("start"), int)
+            and isinstance(s.get("end"), int)
+            and isinstance(s.get("label"), str)
+        ):
             raise fail(f"a span without integer start/end and a label: {json.dumps(s)[:80]}")
     return obj
 
@@ -262,8 +279,10 @@ def evaluate_file(
 def format_table(scores: dict[str, Any], *, title: str = "") -> str:
     """The scores as a plain-text table, one row per label."""
     lines = [title] if title else []
-    lines.append(f"{'label':<12} {'exact P':>8} {'R':>6} {'F1':>6}   "
-                 f"{'overlap P':>9} {'R':>6} {'F1':>6}   {'gold':>5}")
+    lines.append(
+        f"{'label':<12} {'exact P':>8} {'R':>6} {'F1':>6}   "
+        f"{'overlap P':>9} {'R':>6} {'F1':>6}   {'gold':>5}"
+    )
     for lab, ex in scores["exact"].items():
         ov = scores["overlap"][lab]
         lines.append(
@@ -272,8 +291,9 @@ def format_table(scores: dict[str, Any], *, title: str = "") -> str:
         )
     neg = scores.get("negation")
     if neg and neg["total"]:
-        lines.append(f"NECESSITY negation: {neg['correct']}/{neg['total']} correct "
-                     f"({neg['accuracy']:.3f})")
+        lines.append(
+            f"NECESSITY negation: {neg['correct']}/{neg['total']} correct ({neg['accuracy']:.3f})"
+        )
     return "\n".join(lines)
 
 

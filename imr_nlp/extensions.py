@@ -133,8 +133,16 @@ def register() -> None:
         (Span, SPAN_EXTENSIONS, lambda default: {"default": default}),
         (Token, TOKEN_GETTERS, lambda getter: {"getter": getter}),
         (Span, SPAN_GETTERS, lambda getter: {"getter": getter}),
-        (Doc, DOC_ALIASES, lambda target: dict(zip(("getter", "setter"), _alias(target), strict=True))),
-        (Span, SPAN_ALIASES, lambda target: dict(zip(("getter", "setter"), _alias(target), strict=True))),
+        (
+            Doc,
+            DOC_ALIASES,
+            lambda target: dict(zip(("getter", "setter"), _alias(target), strict=True)),
+        ),
+        (
+            Span,
+            SPAN_ALIASES,
+            lambda target: dict(zip(("getter", "setter"), _alias(target), strict=True)),
+        ),
     ]
     for cls, table, how in tables:
         for name, value in table.items():

@@ -49,8 +49,16 @@ from .records import FIELDS
 from .records.schema import LIST_FIELDS
 
 FORMATS = (".csv", ".jsonl", ".parquet")
-__all__ = ["Summary", "extract", "list_inputs", "process_long_text", "read_table",
-           "split_letters", "write_table", "errors_path"]
+__all__ = [
+    "Summary",
+    "extract",
+    "list_inputs",
+    "process_long_text",
+    "read_table",
+    "split_letters",
+    "write_table",
+    "errors_path",
+]
 
 
 @dataclass
@@ -220,8 +228,16 @@ def extract(
         def run(self, batches):
             return run_batches(nlp, batches, n_process=n_process)
 
-    return run_to(paths, out, _Forked(), resume=resume, part_size=part_size,
-                  batch_size=batch_size, n_workers=workers, progress=progress)
+    return run_to(
+        paths,
+        out,
+        _Forked(),
+        resume=resume,
+        part_size=part_size,
+        batch_size=batch_size,
+        n_workers=workers,
+        progress=progress,
+    )
 
 
 def run_to(paths: Any, out: str | Path, engine: Any, **kw: Any) -> Summary:
@@ -262,10 +278,9 @@ def _stream_table(parts: Path, out: Path) -> None:
     suffix = out.suffix.lower()
     if suffix == ".parquet":
         schema = pq.read_schema(files[0]) if files else arrow_schema()  # with its provenance
-        with atomic_write(out, mode="wb") as f:
-            with pq.ParquetWriter(f, schema) as w:
-                for p in files:
-                    w.write_table(pq.read_table(p, schema=w.schema))
+        with atomic_write(out, mode="wb") as f, pq.ParquetWriter(f, schema) as w:
+            for p in files:
+                w.write_table(pq.read_table(p, schema=w.schema))
         return
     with atomic_write(out) as f:
         header = True
@@ -334,9 +349,8 @@ def read_table(path: str | Path):
     elif suffix == ".parquet" or path.is_dir():
         import pyarrow.dataset
 
-        from .records.schema import arrow_schema, records_from_arrow
-
         from .corpus.dataset import committed_parts
+        from .records.schema import arrow_schema, records_from_arrow
 
         files = [str(p) for p in committed_parts(path)] if path.is_dir() else str(path)
         rows = records_from_arrow(pyarrow.dataset.dataset(files, schema=arrow_schema()).to_table())

@@ -256,7 +256,9 @@ def _pdfium_pages(path: Path, data: bytes) -> list[str]:
         pdf = pypdfium2.PdfDocument(data)
     except pypdfium2.PdfiumError as e:
         if getattr(e, "err_code", None) == PDFIUM_PASSWORD_ERROR:
-            raise InputError(Errors.E012.format(path=path), reason="encrypted", path=str(path)) from e
+            raise InputError(
+                Errors.E012.format(path=path), reason="encrypted", path=str(path)
+            ) from e
         raise _bad_pdf(path, e) from e
     try:
         pages = []
@@ -295,9 +297,7 @@ def clean_pdf_pages(pages: list[str]) -> str:
         for i, line in enumerate(lines):
             if any(r.search(line) for r in anywhere):
                 continue
-            if i in edges and (
-                _collapse(line) in repeated or any(r.search(line) for r in edge)
-            ):
+            if i in edges and (_collapse(line) in repeated or any(r.search(line) for r in edge)):
                 continue
             kept.append(line)
     text = "\n".join(kept).strip("\n")
@@ -335,8 +335,11 @@ def _repeated_edge_lines(page_lines: list[list[str]]) -> set[str]:
 
 @lru_cache(maxsize=1)
 def _body_line() -> re.Pattern[str]:
-    rows = [r["pattern"] for r in read_jsonl(patterns_dir() / "pdf_noise.jsonl", required=("kind", "pattern"))
-            if r["kind"] == "body_line"]
+    rows = [
+        r["pattern"]
+        for r in read_jsonl(patterns_dir() / "pdf_noise.jsonl", required=("kind", "pattern"))
+        if r["kind"] == "body_line"
+    ]
     return re.compile("|".join(f"(?:{p})" for p in rows) if rows else r"(?!)")
 
 
@@ -383,7 +386,7 @@ def iter_letter_paths(paths: str | Path | Iterable[str | Path]) -> list[Path]:
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    found: dict[Path, Path] = {}
+    found: dict[str, Path] = {}
     for given in paths:
         p = Path(given)
         if not p.exists():
@@ -451,8 +454,10 @@ def letter_ids(letters: Iterable[str | Path], root: str | Path) -> list[str]:
         return Path(r).as_posix()
 
     stems = Counter(p.stem for p in paths)
-    ids = [p.stem if stems[p.stem] == 1 else str(Path(rel(p)).with_suffix("").as_posix())
-           for p in paths]
+    ids = [
+        p.stem if stems[p.stem] == 1 else str(Path(rel(p)).with_suffix("").as_posix())
+        for p in paths
+    ]
     counts = Counter(ids)
     return [i if counts[i] == 1 else rel(p) for i, p in zip(ids, paths, strict=True)]
 

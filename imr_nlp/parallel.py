@@ -33,7 +33,11 @@ _WORKER_NLP: Any = None
 
 
 def process_letters(
-    nlp: Any, items: Iterable[tuple[str, dict[str, Any]]], *, n_process: int = 1, batch_size: int = 32
+    nlp: Any,
+    items: Iterable[tuple[str, dict[str, Any]]],
+    *,
+    n_process: int = 1,
+    batch_size: int = 32,
 ) -> Iterator[dict[str, Any]]:
     """One row per ``(text, context)``, in input order.
 
@@ -93,8 +97,9 @@ def run_batches(
     with ProcessPoolExecutor(
         n_process, mp_context=fork, initializer=_init_worker, initargs=(nlp, os.getpid())
     ) as pool:
-        window = deque((bid, pool.submit(_run_task_batch, tasks))
-                       for bid, tasks in islice(it, 2 * n_process))
+        window = deque(
+            (bid, pool.submit(_run_task_batch, tasks)) for bid, tasks in islice(it, 2 * n_process)
+        )
         while window:
             bid, fut = window.popleft()
             result = fut.result()
@@ -173,7 +178,9 @@ def _run_one(nlp: Any, text: str, ctx: dict[str, Any]) -> dict[str, Any]:
         doc._.imr_doc_id = ctx["doc_id"]  # records and their warnings name the letter
         doc = nlp(doc)
     except Exception as e:
-        msg = Errors.E019.format(path=ctx["path"], stage="processing", detail=f"{type(e).__name__}: {e}")
+        msg = Errors.E019.format(
+            path=ctx["path"], stage="processing", detail=f"{type(e).__name__}: {e}"
+        )
         return {**ctx, "error": {"reason": "pipeline_error", "message": msg}, "records": []}
     records = doc._.imr_requests or []
     for r in records:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,8 @@ def write_jsonl(
     if mkdir:
         path.parent.mkdir(parents=True, exist_ok=True)
     lines = "".join(f"// {h}\n" for h in header) + "".join(
-        json.dumps({k: v for k, v in row.items() if not k.startswith("_")}, ensure_ascii=False) + "\n"
+        json.dumps({k: v for k, v in row.items() if not k.startswith("_")}, ensure_ascii=False)
+        + "\n"
         for row in rows
     )
     if atomic:
@@ -135,13 +136,14 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
 VIEWS: dict[str, tuple[str, str]] = {"sections": ("structure", "section")}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_cached(name: str) -> tuple[dict[str, Any], ...]:
     if name in VIEWS:
         source, kind = VIEWS[name]
         return tuple(
             {k: v for k, v in r.items() if k in ("category", "literal")}
-            for r in _load_cached(source) if r["kind"] == kind
+            for r in _load_cached(source)
+            if r["kind"] == kind
         )
     if name not in SCHEMAS:
         raise PatternFileError(Errors.E003.format(name=name, known=sorted(SCHEMAS)))

@@ -25,10 +25,10 @@ from typing import Any
 from . import __version__
 from .errors import Errors, ImrError, ReportError
 
-Z95 = 1.959963984540054   # the normal quantile of a two-sided 95% interval
-TOP_N = 15                # rows of the "most frequent" tables
-MIN_GROUP_PLOT = 3        # groups with fewer items are tabled but not plotted
-TOP_SPECIALTIES = 8       # columns of the reasons-by-specialty table
+Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
+TOP_N = 15  # rows of the "most frequent" tables
+MIN_GROUP_PLOT = 3  # groups with fewer items are tabled but not plotted
+TOP_SPECIALTIES = 8  # columns of the reasons-by-specialty table
 # provenance in a table's Parquet schema metadata: what the page shows -> the keys that may hold it
 META_KEYS = {
     "imr_nlp version": ("imr_nlp.version", "imr_nlp_version"),
@@ -36,7 +36,7 @@ META_KEYS = {
     "run date": ("imr_nlp.run_started", "imr_nlp.run_date", "run_date"),
     "command": ("imr_nlp.command", "command"),
 }
-ERRORS_DIR = "_errors"      # a dataset folder's errors table (Parquet parts)
+ERRORS_DIR = "_errors"  # a dataset folder's errors table (Parquet parts)
 MANIFEST_DIR = "_manifest"  # a dataset folder's committed partitions (part-N.json)
 # overturn rate breakdowns: (title, column, how) — "list" columns are exploded
 BREAKDOWNS = (
@@ -52,10 +52,10 @@ BREAKDOWNS = (
 class Corpus:
     """A table of records with what was found beside it."""
 
-    records: Any                      # pandas.DataFrame with the columns of records.md
+    records: Any  # pandas.DataFrame with the columns of records.md
     source: Path
     metadata: dict[str, str] = field(default_factory=dict)
-    errors: Any = None                # pandas.DataFrame of <stem>.errors.csv, or None
+    errors: Any = None  # pandas.DataFrame of <stem>.errors.csv, or None
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -73,8 +73,10 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
 
 
 def _meta_from_schema(schema) -> dict[str, str]:
-    raw = {k.decode("utf8", "replace"): v.decode("utf8", "replace")
-           for k, v in (schema.metadata or {}).items()}
+    raw = {
+        k.decode("utf8", "replace"): v.decode("utf8", "replace")
+        for k, v in (schema.metadata or {}).items()
+    }
     out = {}
     for shown, keys in META_KEYS.items():
         for k in keys:
@@ -129,18 +131,27 @@ def read_corpus(path: str | Path) -> Corpus:
 
         # the Parquet files of the folder and its partition folders; names starting with "_"
         # or "." (errors, manifests, temporary files) are not records
-        files = sorted(str(p) for p in path.rglob("*.parquet")
-                       if not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts))
+        files = sorted(
+            str(p)
+            for p in path.rglob("*.parquet")
+            if not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts)
+        )
         if not files:
             raise ReportError(Errors.E070.format(path=path, detail="no Parquet files"))
         try:
-            dataset = ds.dataset(files, format="parquet", partitioning="hive", partition_base_dir=str(path))
+            dataset = ds.dataset(
+                files, format="parquet", partitioning="hive", partition_base_dir=str(path)
+            )
             table = dataset.to_table()
         except Exception as e:  # pyarrow raises several types for unreadable folders
-            raise ReportError(Errors.E070.format(path=path, detail=str(e).splitlines()[0])) from None
+            raise ReportError(
+                Errors.E070.format(path=path, detail=str(e).splitlines()[0])
+            ) from None
         meta = _meta_from_schema(dataset.schema)
-        rows = [{k: (_iso(v) if k in DATE_FIELDS else v) for k, v in r.items()}
-                for r in table.to_pylist()]
+        rows = [
+            {k: (_iso(v) if k in DATE_FIELDS else v) for k, v in r.items()}
+            for r in table.to_pylist()
+        ]
         df = records_dataframe(rows)
     else:
         try:
@@ -167,6 +178,7 @@ def read_corpus(path: str | Path) -> Corpus:
 
 # ---- the numbers ----
 
+
 def overturn_table(df, column: str, how: str = "value"):
     """Items, overturned items, overturn rate and its 95% Wilson interval per group.
 
@@ -190,14 +202,21 @@ def overturn_table(df, column: str, how: str = "value"):
     g["high"] = [c[1] for c in ci]
     g.index = g.index.map(str)
     g.index.name = column
-    return g.sort_values(["n", "overturned"], ascending=[False, False], kind="stable").astype(
-        {"n": int}) if len(g) else pandas.DataFrame(columns=["n", "overturned", "rate", "low", "high"])
+    return (
+        g.sort_values(["n", "overturned"], ascending=[False, False], kind="stable").astype(
+            {"n": int}
+        )
+        if len(g)
+        else pandas.DataFrame(columns=["n", "overturned", "rate", "low", "high"])
+    )
 
 
 def with_month(df):
     """The records with a ``decision_month`` column (YYYY-MM of decision_date, None where unknown)."""
     d = df.copy()
-    d["decision_month"] = d["decision_date"].map(lambda v: v[:7] if isinstance(v, str) and len(v) >= 7 else None)
+    d["decision_month"] = d["decision_date"].map(
+        lambda v: v[:7] if isinstance(v, str) and len(v) >= 7 else None
+    )
     return d
 
 
@@ -223,7 +242,9 @@ def reason_shares(df, by: str | None = None, how: str = "value", top: int | None
     cols = {}
     for g, c in groups.items():
         n = len(c)
-        counts = pandas.Series([code for lst in c for code in set(lst)], dtype=object).value_counts()
+        counts = pandas.Series(
+            [code for lst in c for code in set(lst)], dtype=object
+        ).value_counts()
         cols[g] = counts / n if n else counts
     out = pandas.DataFrame(cols).fillna(0.0)
     if len(out):  # rows: the codes most cited over all items first
@@ -256,15 +277,23 @@ def summary(corpus: Corpus) -> dict[str, Any]:
     return {
         "counts": counts,
         "failures": failures,
-        "overall": {"n": n_all, "overturned": k_all, "rate": k_all / n_all if n_all else float("nan"),
-                    "ci": wilson(k_all, n_all)},
+        "overall": {
+            "n": n_all,
+            "overturned": k_all,
+            "rate": k_all / n_all if n_all else float("nan"),
+            "ci": wilson(k_all, n_all),
+        },
         "overturn": {title: overturn_table(df, col, how) for title, col, how in BREAKDOWNS},
         "reasons": reason_shares(df),
         "reasons_by_category": reason_shares(df, "category"),
         "reasons_by_outcome": reason_shares(df, "outcome"),
         "reasons_by_guideline": reason_shares(df, "guideline_source"),
-        "reasons_by_year": reason_shares(df.assign(decision_year=df["decision_month"].str[:4]), "decision_year"),
-        "reasons_by_specialty": reason_shares(df, "reviewer_specialties", "list", top=TOP_SPECIALTIES),
+        "reasons_by_year": reason_shares(
+            df.assign(decision_year=df["decision_month"].str[:4]), "decision_year"
+        ),
+        "reasons_by_specialty": reason_shares(
+            df, "reviewer_specialties", "list", top=TOP_SPECIALTIES
+        ),
         "top_drugs": df["generic"].fillna(df["drug"]).dropna().value_counts().head(TOP_N),
         "top_guidelines": df["guideline_document"].dropna().value_counts().head(TOP_N),
         "per_month": df["decision_month"].dropna().value_counts().sort_index(),
@@ -305,7 +334,7 @@ def _svg(fig) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]
 
 
 @_styled
@@ -317,8 +346,13 @@ def plot_overturn(table, title: str) -> str | None:
     t = t.iloc[::-1]
     fig, ax = _axes(6.4, 0.3 * len(t) + 0.9)
     y = range(len(t))
-    ax.barh(list(y), t["rate"], color="#dd8452",
-            xerr=[(t["rate"] - t["low"]).clip(lower=0), (t["high"] - t["rate"]).clip(lower=0)], error_kw={"ecolor": "#444", "capsize": 2})
+    ax.barh(
+        list(y),
+        t["rate"],
+        color="#dd8452",
+        xerr=[(t["rate"] - t["low"]).clip(lower=0), (t["high"] - t["rate"]).clip(lower=0)],
+        error_kw={"ecolor": "#444", "capsize": 2},
+    )
     ax.set_yticks(list(y), [f"{g[:40]} (n={n})" for g, n in zip(t.index, t["n"], strict=True)])
     ax.set_xlim(0, 1)
     ax.set_xlabel("share overturned, 95% Wilson interval")
@@ -373,12 +407,23 @@ def plot_months(series) -> str | None:
 # ---- the page ----
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
-h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.85em}td,th{border:1px solid #ddd;padding:2px 8px;text-align:right}
-td:first-child,th:first-child{text-align:left;max-width:24em;overflow-wrap:anywhere}th{background:#f4f4f4}.plot{margin:.8em 0}.plot svg{max-width:100%;height:auto}
-.note{color:#666;font-size:.85em}.row{display:flex;flex-wrap:wrap;gap:0 1.5em;align-items:flex-start}
-.row .plot{flex:1 1 520px;min-width:0}.row table{flex:0 1 auto}dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em}dt{font-weight:600}dd{margin:0}
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;
+max-width:1100px;color:#222;padding:0 1em}
+h1{font-size:1.5em}
+h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.85em}
+td,th{border:1px solid #ddd;padding:2px 8px;text-align:right}
+td:first-child,th:first-child{text-align:left;max-width:24em;overflow-wrap:anywhere}
+th{background:#f4f4f4}
+.plot{margin:.8em 0}
+.plot svg{max-width:100%;height:auto}
+.note{color:#666;font-size:.85em}
+.row{display:flex;flex-wrap:wrap;gap:0 1.5em;align-items:flex-start}
+.row .plot{flex:1 1 520px;min-width:0}
+.row table{flex:0 1 auto}
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em}
+dt{font-weight:600}
+dd{margin:0}
 """
 
 
@@ -406,8 +451,10 @@ def _table(df, kind: str, index_name: str, cols: list[str] | None = None, attrs:
         data = " ".join(f'data-{_attr(c)}="{_e(values[c][i])}"' for c in cols)
         cells = "".join(f"<td>{_fmt(values[c][i])}</td>" for c in cols)
         rows.append(f'<tr data-group="{_e(key)}" {data}><td>{_e(key)}</td>{cells}</tr>')
-    return (f'<table class="{kind}" {attrs}><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+    return (
+        f'<table class="{kind}" {attrs}><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _plot(svg: str | None, name: str) -> str:
@@ -422,60 +469,110 @@ def render(corpus: Corpus, *, command: str | None = None) -> str:
     c = s["counts"]
     o = s["overall"]
     parts = [f"<h1>IMR decisions: {c['letters']} letters, {c['items']} disputed items</h1>"]
-    parts.append('<dl class="counts">' + "".join(
-        f"<dt>{_e(k)}</dt><dd data-count=\"{_e(k)}\">{_e(v if v is not None else 'unknown')}</dd>"
-        for k, v in c.items()) + "</dl>")
+    parts.append(
+        '<dl class="counts">'
+        + "".join(
+            f'<dt>{_e(k)}</dt><dd data-count="{_e(k)}">{_e(v if v is not None else "unknown")}</dd>'
+            for k, v in c.items()
+        )
+        + "</dl>"
+    )
     parts.append(
         f'<p>Overall overturn rate <b data-overall-rate="{o["rate"]:.6f}">{o["rate"]:.3f}</b> '
         f"(95% Wilson interval {o['ci'][0]:.3f}–{o['ci'][1]:.3f}, n={o['n']}).</p>"
-        if o["n"] else "<p>No items.</p>")
+        if o["n"]
+        else "<p>No items.</p>"
+    )
     if s["failures"]:
         fail = __import__("pandas").DataFrame({"letters": s["failures"]})
         parts.append("<h2>Letters that failed, by reason</h2>" + _table(fail, "failures", "reason"))
 
-    parts.append("<h2>Overturn rate</h2><p class=\"note\">Share of items overturned, with its 95% Wilson "
-                 f"score interval and n. Groups of fewer than {MIN_GROUP_PLOT} items are in the tables "
-                 "but not the plots. A reviewer with several specialties counts in each.</p>")
+    parts.append(
+        '<h2>Overturn rate</h2><p class="note">Share of items overturned, with its 95% Wilson '
+        f"score interval and n. Groups of fewer than {MIN_GROUP_PLOT} items are in the tables "
+        "but not the plots. A reviewer with several specialties counts in each.</p>"
+    )
     for title, col, _how in BREAKDOWNS:
         t = s["overturn"][title]
         parts.append(f"<h3>by {_e(title)}</h3>")
         if col == "decision_month":
             parts.append(_plot(plot_months(s["per_month"]), "decisions per month"))
-        parts.append('<div class="row">' + _plot(plot_overturn(t, title), f"overturn by {title}")
-                     + _table(t, "overturn", col, ["n", "overturned", "rate", "low", "high"],
-                              attrs=f'data-by="{_e(col)}"') + "</div>")
+        parts.append(
+            '<div class="row">'
+            + _plot(plot_overturn(t, title), f"overturn by {title}")
+            + _table(
+                t,
+                "overturn",
+                col,
+                ["n", "overturned", "rate", "low", "high"],
+                attrs=f'data-by="{_e(col)}"',
+            )
+            + "</div>"
+        )
 
-    parts.append("<h2>Decision reasons</h2><p class=\"note\">Share of items whose rationale cites each "
-                 "code (decision_reasons; an item may cite up to three).</p>")
-    parts.append('<div class="row">'
-                 + _plot(plot_reasons(s["reasons_by_outcome"], "reasons by outcome"), "reasons by outcome")
-                 + _table(s["reasons_by_outcome"], "reasons", "code", attrs='data-by="outcome"') + "</div>")
-    parts.append(_plot(plot_reasons(s["reasons_by_category"].iloc[:, :4], "reasons by category (largest four)"),
-                       "reasons by category"))
+    parts.append(
+        '<h2>Decision reasons</h2><p class="note">Share of items whose rationale cites each '
+        "code (decision_reasons; an item may cite up to three).</p>"
+    )
+    parts.append(
+        '<div class="row">'
+        + _plot(plot_reasons(s["reasons_by_outcome"], "reasons by outcome"), "reasons by outcome")
+        + _table(s["reasons_by_outcome"], "reasons", "code", attrs='data-by="outcome"')
+        + "</div>"
+    )
+    parts.append(
+        _plot(
+            plot_reasons(
+                s["reasons_by_category"].iloc[:, :4], "reasons by category (largest four)"
+            ),
+            "reasons by category",
+        )
+    )
     parts.append(_table(s["reasons_by_category"], "reasons", "code", attrs='data-by="category"'))
-    parts.append("<h3>by guideline source</h3>"
-                 + _table(s["reasons_by_guideline"], "reasons", "code", attrs='data-by="guideline_source"'))
-    parts.append(f"<h3>by reviewer specialty (the {TOP_SPECIALTIES} most frequent)</h3>"
-                 + _table(s["reasons_by_specialty"], "reasons", "code", attrs='data-by="reviewer_specialties"'))
-    parts.append("<h3>by decision year</h3>"
-                 + _table(s["reasons_by_year"], "reasons", "code", attrs='data-by="decision_year"'))
+    parts.append(
+        "<h3>by guideline source</h3>"
+        + _table(s["reasons_by_guideline"], "reasons", "code", attrs='data-by="guideline_source"')
+    )
+    parts.append(
+        f"<h3>by reviewer specialty (the {TOP_SPECIALTIES} most frequent)</h3>"
+        + _table(
+            s["reasons_by_specialty"], "reasons", "code", attrs='data-by="reviewer_specialties"'
+        )
+    )
+    parts.append(
+        "<h3>by decision year</h3>"
+        + _table(s["reasons_by_year"], "reasons", "code", attrs='data-by="decision_year"')
+    )
 
     parts.append("<h2>Most frequent</h2>")
-    parts.append('<div class="row">' + _plot(plot_counts(s["top_drugs"], "most frequent drugs (generic)"),
-                                             "top drugs")
-                 + _plot(plot_counts(s["top_guidelines"], "most frequent guideline documents", "#8172b2"),
-                         "top guidelines") + "</div>")
+    parts.append(
+        '<div class="row">'
+        + _plot(plot_counts(s["top_drugs"], "most frequent drugs (generic)"), "top drugs")
+        + _plot(
+            plot_counts(s["top_guidelines"], "most frequent guideline documents", "#8172b2"),
+            "top guidelines",
+        )
+        + "</div>"
+    )
 
     meta = {k: corpus.metadata.get(k, "not recorded in the table") for k in META_KEYS}
-    prov = {"table": str(corpus.source), **{f"extract: {k}": v for k, v in meta.items()},
-            "report made by imr_nlp": __version__,
-            "report made at (UTC)": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M"),
-            "report command": command or "imr_nlp.report.write_report"}
-    parts.append("<h2>Provenance</h2><dl class=\"provenance\">" + "".join(
-        f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in prov.items()) + "</dl>")
+    prov = {
+        "table": str(corpus.source),
+        **{f"extract: {k}": v for k, v in meta.items()},
+        "report made by imr_nlp": __version__,
+        "report made at (UTC)": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M"),
+        "report command": command or "imr_nlp.report.write_report",
+    }
+    parts.append(
+        '<h2>Provenance</h2><dl class="provenance">'
+        + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in prov.items())
+        + "</dl>"
+    )
     title = f"imr_nlp report: {c['letters']} letters"
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
-            f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>\n")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
+        f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>\n"
+    )
 
 
 def write_report(table: str | Path, out: str | Path, *, command: str | None = None) -> Path:

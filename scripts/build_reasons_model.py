@@ -47,14 +47,24 @@ def main(argv: list[str] | None = None) -> int:
     cv = ev.cross_validate(items, args.folds, seed=args.seed)
     ho = ev.held_out([it.letter for it in items])
     metrics = {
-        m: {"all": ev.scores(items, cv[m]), "held_out": ev.scores(items, cv[m], ho)} for m in ev.METHODS
+        m: {"all": ev.scores(items, cv[m]), "held_out": ev.scores(items, cv[m], ho)}
+        for m in ev.METHODS
     }
     gold_sha = hashlib.sha256(ev.GOLD.read_bytes()).hexdigest()
-    (args.out / "imr_meta.json").write_text(json.dumps({
-        "trained_on": "shared/gold/real_dev_reasons.jsonl", "gold_sha256": gold_sha,
-        "items": len(train), "letters": len({it.letter for it in train}), "seed": args.seed,
-        "command": "PYTHONPATH=$PWD python scripts/build_reasons_model.py",
-    }, indent=2) + "\n")
+    (args.out / "imr_meta.json").write_text(
+        json.dumps(
+            {
+                "trained_on": "shared/gold/real_dev_reasons.jsonl",
+                "gold_sha256": gold_sha,
+                "items": len(train),
+                "letters": len({it.letter for it in train}),
+                "seed": args.seed,
+                "command": "PYTHONPATH=$PWD python scripts/build_reasons_model.py",
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     (args.out / "cv_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(ev.report(items, cv, args.folds))
     print(f"\nwritten {args.out}", file=sys.stderr)

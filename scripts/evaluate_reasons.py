@@ -26,7 +26,7 @@ SHARED = REPO.parent / "shared"
 PDF_DIR = SHARED / "real" / "pdf"
 GOLD = SHARED / "gold" / "real_dev_reasons.jsonl"
 MATCH_RATIO = 0.6  # request texts this similar (difflib ratio of their endings) are the same item
-TAIL = 60          # characters of the request text's end that are compared
+TAIL = 60  # characters of the request text's end that are compared
 HELD_OUT_EVERY = 3  # letters at sorted position k with k % 3 == 2 were never read for cue writing
 
 
@@ -43,7 +43,9 @@ class Item:
 
 def held_out(letter_ids: list[str]) -> set[str]:
     """The letters never read while the cues of patterns/reasons.jsonl were written."""
-    return {i for k, i in enumerate(sorted(set(letter_ids))) if k % HELD_OUT_EVERY == HELD_OUT_EVERY - 1}
+    return {
+        i for k, i in enumerate(sorted(set(letter_ids))) if k % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
+    }
 
 
 def _similar(a: str, b: str) -> float:
@@ -60,7 +62,9 @@ def align(gold_items: list[dict], records: list[dict]) -> list[tuple[dict, dict 
         if rec is not None and _similar(it["request_text"], rec["request_text"]) >= MATCH_RATIO:
             out.append((it, rec, "index"))
             continue
-        best = max(records, key=lambda r: _similar(it["request_text"], r["request_text"]), default=None)
+        best = max(
+            records, key=lambda r: _similar(it["request_text"], r["request_text"]), default=None
+        )
         if best is not None and _similar(it["request_text"], best["request_text"]) >= MATCH_RATIO:
             out.append((it, best, "text"))
         else:
@@ -80,11 +84,17 @@ def dev_items(nlp=None) -> list[Item]:
     for letter in gold:
         doc = nlp(read_letter(PDF_DIR / f"{letter['id']}.pdf").text)
         for it, rec, how in align(letter["items"], doc._.imr_requests):
-            items.append(Item(
-                letter=letter["id"], index=it["index"], gold=list(it["reasons"]),
-                rationale=(rec or {}).get("rationale") or None, outcome=(rec or {}).get("outcome"),
-                predicted=list((rec or {}).get("decision_reasons") or []), matched_by=how,
-            ))
+            items.append(
+                Item(
+                    letter=letter["id"],
+                    index=it["index"],
+                    gold=list(it["reasons"]),
+                    rationale=(rec or {}).get("rationale") or None,
+                    outcome=(rec or {}).get("outcome"),
+                    predicted=list((rec or {}).get("decision_reasons") or []),
+                    matched_by=how,
+                )
+            )
     return items
 
 
@@ -118,7 +128,9 @@ def cross_validate(items: list[Item], k: int = 5, seed: int = 0) -> dict[str, di
     for fold in folds([items[i].letter for i in scored], k):
         train = [i for i in scored if items[i].letter not in fold]
         test = [i for i in scored if items[i].letter in fold]
-        model = train_model([items[i].rationale for i in train], [items[i].gold for i in train], seed=seed)
+        model = train_model(
+            [items[i].rationale for i in train], [items[i].gold for i in train], seed=seed
+        )
         for i in test:
             it = items[i]
             out["rules"][i] = codes(it.rationale, it.outcome)
@@ -127,8 +139,12 @@ def cross_validate(items: list[Item], k: int = 5, seed: int = 0) -> dict[str, di
     return out
 
 
-def scores(items: list[Item], preds: dict[int, list[str]], letters: set[str] | None = None,
-           missing_as_empty: bool = False) -> dict:
+def scores(
+    items: list[Item],
+    preds: dict[int, list[str]],
+    letters: set[str] | None = None,
+    missing_as_empty: bool = False,
+) -> dict:
     """``imr_nlp.rules.reasons.score`` over the items (of ``letters`` if given)."""
     from imr_nlp.rules.reasons import score
 
@@ -156,21 +172,31 @@ def report(items: list[Item], cv: dict[str, dict[int, list[str]]], k: int) -> st
         f"{sum(bool(it.rationale) for it in items)}",
         f"cross-validation: {k} folds of letters; the classifier of each fold is trained on the others",
         "",
-        f"{'method':10} {'micro F1 (all)':>15} {'first (all)':>12} {'micro F1 (held-out)':>20} {'first (held-out)':>17}",
+        f"{'method':10} {'micro F1 (all)':>15} {'first (all)':>12} "
+        f"{'micro F1 (held-out)':>20} {'first (held-out)':>17}",
     ]
     for m in METHODS:
         a, h = scores(items, cv[m]), scores(items, cv[m], ho)
-        lines.append(f"{m:10} {a['micro']['f1']:15.3f} {a['first_code_accuracy']:12.3f} "
-                     f"{h['micro']['f1']:20.3f} {h['first_code_accuracy']:17.3f}")
+        lines.append(
+            f"{m:10} {a['micro']['f1']:15.3f} {a['first_code_accuracy']:12.3f} "
+            f"{h['micro']['f1']:20.3f} {h['first_code_accuracy']:17.3f}"
+        )
     lines += [
         f"(held-out: the {len(ho)} letters never read while the cues were written)",
         "",
-        format_scores(scores(items, cv["combined"]), title="== combined, per code, all letters (cross-validated)"),
+        format_scores(
+            scores(items, cv["combined"]),
+            title="== combined, per code, all letters (cross-validated)",
+        ),
         "",
-        format_scores(scores(items, cv["combined"], ho), title=f"== combined, the {len(ho)} held-out letters"),
+        format_scores(
+            scores(items, cv["combined"], ho), title=f"== combined, the {len(ho)} held-out letters"
+        ),
         "",
-        format_scores(scores(items, cv["combined"], missing_as_empty=True),
-                      title="== combined, all gold items (an item without a record or rationale counts as no codes)"),
+        format_scores(
+            scores(items, cv["combined"], missing_as_empty=True),
+            title="== combined, all gold items (an item without a record or rationale counts as no codes)",
+        ),
     ]
     return "\n".join(lines)
 

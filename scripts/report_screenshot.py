@@ -40,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=True)
     args.out.write_bytes(buf.getvalue())
-    print(f"{args.out}: {img.width}x{img.height}, {len(buf.getvalue()) / 1024:.0f} KiB", file=sys.stderr)
+    print(
+        f"{args.out}: {img.width}x{img.height}, {len(buf.getvalue()) / 1024:.0f} KiB",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -20,11 +20,20 @@ import urllib.request
 from pathlib import Path
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0")
-START_TIMEOUT = 30.0   # seconds for the browser to open its DevTools port
-CALL_TIMEOUT = 30.0    # seconds for one DevTools command or event
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+)
+START_TIMEOUT = 30.0  # seconds for the browser to open its DevTools port
+CALL_TIMEOUT = 30.0  # seconds for one DevTools command or event
 
 
 def find_chromium() -> str | None:
@@ -46,7 +55,8 @@ class WebSocket:
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall(
             f"GET /{path} HTTP/1.1\r\nHost: {hostport}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = self.sock.recv(4096)
@@ -115,7 +125,9 @@ class Browser:
         self.profile = Path(tempfile.mkdtemp(prefix="imr_chromium_"))
         self.proc = subprocess.Popen(
             [self.binary, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         port_file = self.profile / "DevToolsActivePort"
         deadline = time.monotonic() + START_TIMEOUT
         while not (port_file.is_file() and port_file.read_text().strip()):
@@ -126,7 +138,9 @@ class Browser:
         port = int(port_file.read_text().split()[0])
         deadline = time.monotonic() + START_TIMEOUT
         while True:
-            targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5))
+            targets = json.load(
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5)
+            )
             pages = [t for t in targets if t.get("type") == "page"]
             if pages or time.monotonic() > deadline:
                 break
@@ -192,8 +206,13 @@ class Browser:
     def screenshot(self, width: int) -> bytes:
         """A PNG of the whole page at ``width`` CSS pixels."""
         height = int(self.evaluate("document.documentElement.scrollHeight"))
-        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
-                  deviceScaleFactor=1, mobile=False)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         r = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         return base64.b64decode(r["data"])
 

@@ -30,7 +30,10 @@ def test_quick_benchmark_writes_complete_json(tmp_path):
     out = tmp_path / "t.json"
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Targets" in proc.stdout
@@ -74,8 +77,13 @@ def test_quick_benchmark_writes_complete_json(tmp_path):
     assert _positive(npx["speedup"])
 
     targets = data["targets"]
-    assert set(targets) == {"ratio_full_over_blank", "load_seconds_max", "peak_memory_mb",
-                            "n_process_speedup", "records_speedup"}
+    assert set(targets) == {
+        "ratio_full_over_blank",
+        "load_seconds_max",
+        "peak_memory_mb",
+        "n_process_speedup",
+        "records_speedup",
+    }
     rp = data["records_path"]
     assert rp["letters"] > 0 and _positive(rp["speedup"])
     for t in targets.values():

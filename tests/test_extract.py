@@ -318,7 +318,9 @@ def test_pipeline_error_in_a_worker_fails_one_letter_only(tmp_path):
     finally:
         faulthandler.cancel_dump_traceback_later()
     assert [(Path(f["path"]).name, f["reason"]) for f in summary.failures] == [
-        ("l04.txt", "pipeline_error"), ("l09.txt", "pipeline_error")]
+        ("l04.txt", "pipeline_error"),
+        ("l09.txt", "pipeline_error"),
+    ]
     assert "RuntimeError: boom" in summary.failures[0]["message"]
     table = read_table(out)
     assert set(table["doc_id"]) == {f"l{i:02d}" for i in range(12) if i not in (4, 9)}
@@ -349,8 +351,14 @@ def test_sigkill_leaves_no_table_and_resume_finishes_it(tmp_path, nlp):
     parts = work / "records.csv.parts"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with (tmp_path / "killed.log").open("w") as log:
-        proc = subprocess.Popen(_cli(str(corpus), "--out", str(out), "--quiet", "--part-size", "5"),
-                                cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True)
+        proc = subprocess.Popen(
+            _cli(str(corpus), "--out", str(out), "--quiet", "--part-size", "5"),
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 120
             while not list(parts.glob("_manifest/part-*.json")):
@@ -364,14 +372,29 @@ def test_sigkill_leaves_no_table_and_resume_finishes_it(tmp_path, nlp):
                 os.killpg(proc.pid, signal.SIGKILL)
     # no table, no errors file, no temporary file: only the committed parts
     assert sorted(p.name for p in work.iterdir()) == ["records.csv.parts"]
-    committed = sum(len(json.loads(p.read_text(encoding="utf8"))["letters"])
-                    for p in parts.glob("_manifest/part-*.json"))
+    committed = sum(
+        len(json.loads(p.read_text(encoding="utf8"))["letters"])
+        for p in parts.glob("_manifest/part-*.json")
+    )
     assert 0 < committed < n_files, committed
 
     # resume, naming the corpus by another path: letters are known by their real path
-    resumed = subprocess.run(_cli(os.path.relpath(corpus, work), "--out", "records.csv", "--quiet",
-                                  "--resume", "--part-size", "5"),
-                             cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(
+        _cli(
+            os.path.relpath(corpus, work),
+            "--out",
+            "records.csv",
+            "--quiet",
+            "--resume",
+            "--part-size",
+            "5",
+        ),
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert resumed.returncode == 1, resumed.stderr[-2000:]  # the corpus has broken files
     m = re.search(r"letters read: (\d+) \((\d+) from an earlier run\)", resumed.stderr)
     assert m, resumed.stderr[-2000:]
@@ -384,9 +407,11 @@ def test_sigkill_leaves_no_table_and_resume_finishes_it(tmp_path, nlp):
     assert not table.duplicated(key).any()
     # source_path is the file as each run was given it (here: absolute, then relative)
     assert list(table["source_path"].map(lambda p: Path(p).name)) == list(
-        expected["source_path"].map(lambda p: Path(p).name))
-    pd.testing.assert_frame_equal(table.drop(columns="source_path"),
-                                  expected.drop(columns="source_path"))
+        expected["source_path"].map(lambda p: Path(p).name)
+    )
+    pd.testing.assert_frame_equal(
+        table.drop(columns="source_path"), expected.drop(columns="source_path")
+    )
     assert _errors(out) == _errors(reference)
 
 
@@ -394,16 +419,37 @@ def test_scale_script_small_run(tmp_path):
     """benchmarks/scale_run.py end to end on a small corpus with every kind of broken file."""
     out = tmp_path / "scale.json"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "scale_run.py"), "--n", "60", "--broken-share",
-         "0.2", "--pdf-share", "0.2", "--workdir", str(tmp_path / "work"), "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "scale_run.py"),
+            "--n",
+            "60",
+            "--broken-share",
+            "0.2",
+            "--pdf-share",
+            "0.2",
+            "--workdir",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["ok"] and result["run"]["returncode"] == 1
     checks = result["checks"]
     assert checks["broken_files"] == 12 and checks["broken_unreported"] == 0
-    assert set(checks["failures_by_reason"]) == {"empty", "whitespace_only", "binary", "no_text",
-                                                 "encrypted", "bad_pdf"}
+    assert set(checks["failures_by_reason"]) == {
+        "empty",
+        "whitespace_only",
+        "binary",
+        "no_text",
+        "encrypted",
+        "bad_pdf",
+    }
     assert checks["records"] == result["corpus"]["n_requests"]
     assert result["letters_per_second"] > 0 and result["run"]["peak_pss_tree_mb"] > 0

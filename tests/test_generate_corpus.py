@@ -201,7 +201,10 @@ def test_pdfs_read_back_with_the_pdf_reader():
         if lt.broken in ("pdf_encrypted", "pdf_no_text"):
             with pytest.raises(InputError) as e:
                 pdf_to_text(path)
-            assert e.value.reason == {"pdf_encrypted": "encrypted", "pdf_no_text": "no_text"}[lt.broken]
+            assert (
+                e.value.reason
+                == {"pdf_encrypted": "encrypted", "pdf_no_text": "no_text"}[lt.broken]
+            )
             continue
         flat = " ".join(pdf_to_text(path).split())
         assert all(" ".join(r["request_text"].split()) in flat for r in lt.truth)

@@ -458,10 +458,9 @@ def _leftovers(folder: Path) -> list[str]:
 
 def test_atomic_write_failure_leaves_nothing(tmp_path):
     target = tmp_path / "out.csv"
-    with pytest.raises(RuntimeError, match="boom"):
-        with atomic_write(target) as f:
-            f.write("half a file")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), atomic_write(target) as f:
+        f.write("half a file")
+        raise RuntimeError("boom")
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
 
@@ -469,10 +468,9 @@ def test_atomic_write_failure_leaves_nothing(tmp_path):
 def test_atomic_write_failure_keeps_old_file(tmp_path):
     target = tmp_path / "out.jsonl"
     target.write_text("old\n")
-    with pytest.raises(KeyError):
-        with atomic_write(target) as f:
-            f.write("new\n")
-            raise KeyError("x")
+    with pytest.raises(KeyError), atomic_write(target) as f:
+        f.write("new\n")
+        raise KeyError("x")
     assert target.read_text() == "old\n"
     assert _leftovers(tmp_path) == []
 
@@ -527,8 +525,10 @@ def test_running_text_at_page_edges_is_not_taken_for_a_footer():
     """'necessary.' ending an item on two pages is text, not a repeated footer."""
     from imr_nlp.io import clean_pdf_pages
 
-    pages = ["Case Number: CM16-1\nA first line\nthe request is not medically\nnecessary.",
-             "Case Number: CM16-1\nNext item: Upheld\nthe request is not medically\nnecessary."]
+    pages = [
+        "Case Number: CM16-1\nA first line\nthe request is not medically\nnecessary.",
+        "Case Number: CM16-1\nNext item: Upheld\nthe request is not medically\nnecessary.",
+    ]
     text = clean_pdf_pages(pages)
     assert text.count("necessary.") == 2 and "Case Number" not in text
 
@@ -537,4 +537,5 @@ def test_pdfium_line_break_hyphen_becomes_a_hyphenated_break():
     from imr_nlp.io import clean_pdf_pages
 
     assert clean_pdf_pages(["trials of anti\ufffedepressants and guide\ufffelines"]) == (
-        "trials of anti-depressants and guidelines\n")
+        "trials of anti-depressants and guidelines\n"
+    )

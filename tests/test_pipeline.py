@@ -51,8 +51,17 @@ def test_tokenizer_aligns_spans_in_pdf_artefacts(nlp, text, spans):
 
 def _snapshot(doc):
     return [
-        (e.start_char, e.end_char, e.label_, e._.generic, e._.drug_class, e._.guideline_source,
-         e._.guideline_pages, e._.outcome, bool(e._.is_negated))
+        (
+            e.start_char,
+            e.end_char,
+            e.label_,
+            e._.generic,
+            e._.drug_class,
+            e._.guideline_source,
+            e._.guideline_pages,
+            e._.outcome,
+            bool(e._.is_negated),
+        )
         for e in doc.ents
     ]
 
@@ -61,7 +70,7 @@ def test_save_load_round_trip_in_fresh_process(nlp, gold_docs, tmp_path):
     nlp.to_disk(tmp_path / "pipe")
     code = f"""
 import json, spacy
-nlp = spacy.load({str(tmp_path / 'pipe')!r})
+nlp = spacy.load({str(tmp_path / "pipe")!r})
 out = []
 for line in open({str(GOLD)!r}):
     doc = nlp(json.loads(line)["text"])
@@ -89,8 +98,10 @@ def test_overturned_item_layout(nlp):
 
 
 def test_2013_layout_necessity_negated(nlp):
-    text = ("1) MAXIMUS Federal Services, Inc. has determined the request for a 28 day functional "
-            "restoration program is not medically necessary and appropriate.\n")
+    text = (
+        "1) MAXIMUS Federal Services, Inc. has determined the request for a 28 day functional "
+        "restoration program is not medically necessary and appropriate.\n"
+    )
     doc = run_text(nlp, text)
     nec = [e for e in doc.ents if e.label_ == "NECESSITY"]
     assert [e.text for e in nec] == ["medically necessary and appropriate"]
@@ -98,8 +109,10 @@ def test_2013_layout_necessity_negated(nlp):
 
 
 def test_2013_layout_medically_necessary_not_negated(nlp):
-    text = ("2) MAXIMUS Federal Services, Inc. has determined the request for Tramadol 50mg #60 is "
-            "medically necessary and appropriate.\n")
+    text = (
+        "2) MAXIMUS Federal Services, Inc. has determined the request for Tramadol 50mg #60 is "
+        "medically necessary and appropriate.\n"
+    )
     doc = run_text(nlp, text)
     nec = [e for e in doc.ents if e.label_ == "NECESSITY"]
     assert len(nec) == 1 and nec[0]._.is_negated is False
@@ -114,8 +127,10 @@ def test_newer_layout_sections(nlp):
 
 
 def test_defined_abbreviation_takes_long_form_label(nlp):
-    text = ("The injured worker was diagnosed with Complex Regional Pain Syndrome (CRPS) of the "
-            "right hand. Treatment for the CRPS has included a stellate ganglion block.")
+    text = (
+        "The injured worker was diagnosed with Complex Regional Pain Syndrome (CRPS) of the "
+        "right hand. Treatment for the CRPS has included a stellate ganglion block."
+    )
     doc = run_text(nlp, text)
     crps = [e for e in doc.ents if e.text == "CRPS"]
     assert len(crps) == 2
@@ -142,7 +157,10 @@ def test_close_calls(nlp, text, label, span):
 def test_drug_attributes(nlp):
     doc = run_text(nlp, "Norco 10/325mg and Xanax 1mg were continued.")
     drugs = {e.text: (e._.generic, e._.drug_class) for e in doc.ents if e.label_ == "DRUG"}
-    assert drugs == {"Norco": ("hydrocodone/acetaminophen", "opioid"), "Xanax": ("alprazolam", "benzodiazepine")}
+    assert drugs == {
+        "Norco": ("hydrocodone/acetaminophen", "opioid"),
+        "Xanax": ("alprazolam", "benzodiazepine"),
+    }
 
 
 def test_load_keeps_warnings_working():
@@ -157,7 +175,9 @@ def test_import_loads_nothing():
     assert res.stdout.strip() == "[]", res.stdout + res.stderr
 
 
-@pytest.mark.parametrize("text", ["", "   \n\n  ", "x", "\x00\x01 binary", "CLINICAL CASE SUMMARY\n"])
+@pytest.mark.parametrize(
+    "text", ["", "   \n\n  ", "x", "\x00\x01 binary", "CLINICAL CASE SUMMARY\n"]
+)
 def test_odd_texts_do_not_raise(nlp, text):
     doc = run_text(nlp, text)
     assert doc._.requests == []
@@ -177,5 +197,9 @@ def test_records_path_on_two_processes_equals_one(nlp, gold):
     one = list(pipe_records(items, nlp=nlp, n_process=1, batch_size=3))
     two = list(pipe_records(items, nlp=nlp, n_process=2, batch_size=3))
     assert one == two
-    assert [r["doc_id"] for _, recs, _ in two for r in recs][:3] == [gold[0]["id"], gold[1]["id"], gold[1]["id"]]
+    assert [r["doc_id"] for _, recs, _ in two for r in recs][:3] == [
+        gold[0]["id"],
+        gold[1]["id"],
+        gold[1]["id"],
+    ]
     assert sum(len(recs) for _, recs, _ in two) == 16

@@ -74,8 +74,24 @@ def _check_records(doc) -> None:
 _ANY_TEXT = st.text(max_size=3000)
 _JUNK = st.one_of(
     st.text(max_size=50),
-    st.sampled_from(["\x00", "\x0c", "\r", "\u2028", "\ufeff", ":  Upheld\n", ": Overturned",
-                     "1) ", "Decision rationale:", "MTUS", "\n\n\n", "#", "mg", "-\n"]),
+    st.sampled_from(
+        [
+            "\x00",
+            "\x0c",
+            "\r",
+            "\u2028",
+            "\ufeff",
+            ":  Upheld\n",
+            ": Overturned",
+            "1) ",
+            "Decision rationale:",
+            "MTUS",
+            "\n\n\n",
+            "#",
+            "mg",
+            "-\n",
+        ]
+    ),
 )
 
 
@@ -155,8 +171,14 @@ def _read_bytes_as(data: bytes, suffix: str) -> None:
             try:
                 letter = read_letter(path)
             except InputError as e:
-                assert e.reason in {"empty", "whitespace_only", "binary", "bad_pdf", "no_text",
-                                    "encrypted"}
+                assert e.reason in {
+                    "empty",
+                    "whitespace_only",
+                    "binary",
+                    "bad_pdf",
+                    "no_text",
+                    "encrypted",
+                }
                 assert str(e).startswith("[")
             else:
                 assert letter.text.strip()
@@ -174,8 +196,9 @@ def test_read_letter_any_bytes_txt(data):
 
 
 @BOUNDED
-@given(text=st.text(max_size=500),
-       codec=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]))
+@given(
+    text=st.text(max_size=500), codec=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+)
 def test_read_letter_encoded_text(text, codec):
     try:
         data = text.encode(codec)
@@ -185,8 +208,10 @@ def test_read_letter_encoded_text(text, codec):
 
 
 @BOUNDED
-@given(data=st.binary(max_size=2000),
-       head=st.sampled_from([b"", b"%PDF-1.4\n", b"%PDF-1.7\n%\xe2\xe3\n"]))
+@given(
+    data=st.binary(max_size=2000),
+    head=st.sampled_from([b"", b"%PDF-1.4\n", b"%PDF-1.7\n%\xe2\xe3\n"]),
+)
 def test_read_letter_any_bytes_pdf(data, head):
     _read_bytes_as(head + data, ".pdf")
 
@@ -222,7 +247,11 @@ def test_read_letter_damaged_pdf(real_pdf, data):
 
 _LABELS = st.sampled_from(["DRUG", "STRENGTH", "NECESSITY", "OUTCOME", "drug", "", "NOPE"])
 _VALUE = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 200), st.floats(allow_nan=True), st.text(max_size=5),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 200),
+    st.floats(allow_nan=True),
+    st.text(max_size=5),
     st.lists(st.integers(0, 5), max_size=2),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )
@@ -285,8 +314,10 @@ def test_read_annotations_odd_tasks(tasks):
 @given(data=st.data())
 def test_read_annotations_garbled_lines(data):
     text = "Norco 10mg #90 is not medically necessary."
-    spans = [{"start": 0, "end": 5, "label": "DRUG"},
-             {"start": 15, "end": 41, "label": "NECESSITY", "negated": True}]
+    spans = [
+        {"start": 0, "end": 5, "label": "DRUG"},
+        {"start": 15, "end": 41, "label": "NECESSITY", "negated": True},
+    ]
     good = {"text": text, "spans": spans}
     lines = [json.dumps(good)] * data.draw(st.integers(1, 3))
     lines = [_garble(line, data) if data.draw(st.booleans()) else line for line in lines]

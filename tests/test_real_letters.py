@@ -42,7 +42,11 @@ def test_every_real_letter_is_read_and_every_item_found(scores):
 
 
 def test_every_field_at_its_floor(scores):
-    low = {f: round(s["accuracy"], 3) for f, s in scores["fields"].items() if s["accuracy"] < FIELD_FLOOR}
+    low = {
+        f: round(s["accuracy"], 3)
+        for f, s in scores["fields"].items()
+        if s["accuracy"] < FIELD_FLOOR
+    }
     misses = [m for m in scores["misses"] if m[1] in low]
     assert not low, (low, misses[:20])
 

@@ -26,7 +26,9 @@ DIAGNOSIS_FLOOR = 0.80
 # still describe the rules (within this much F1) or the comparison is stale.
 CV_STALE = 0.02
 
-needs_gold = pytest.mark.skipif(not REAL_SPANS.is_file(), reason="shared/gold/real_dev_spans.jsonl not present")
+needs_gold = pytest.mark.skipif(
+    not REAL_SPANS.is_file(), reason="shared/gold/real_dev_spans.jsonl not present"
+)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +79,8 @@ def test_cross_validation_results_describe_the_current_rules(real_scores):
     for label in imr_nlp.LABELS:
         then, now = result["scores"]["rules"][label]["f"], real_scores["exact"][label]["f"]
         assert abs(then - now) <= CV_STALE, (
-            f"{label}: {then} in {CV_RESULTS.name}, {now:.4f} now: rerun python scripts/cross_validate.py")
+            f"{label}: {then} in {CV_RESULTS.name}, {now:.4f} now: rerun python scripts/cross_validate.py"
+        )
 
 
 @pytest.mark.skipif(not CV_RESULTS.is_file(), reason="models/cv_real_dev.json not built")
@@ -97,43 +100,59 @@ def _ents(nlp, text):
 
 
 def test_two_documents_on_one_guideline_line(nlp):
-    text = ("Gabapentin 300mg #90: Upheld\n\nClaims Administrator guideline: Decision based on MTUS Elbow "
-            "Complaints 2007, Section(s): Surgery, and Knee Complaints 2004, Section(s): Special Studies, "
-            "Red Flags.\n\nDecision rationale: The request is not medically necessary.\n")
+    text = (
+        "Gabapentin 300mg #90: Upheld\n\nClaims Administrator guideline: Decision based on MTUS Elbow "
+        "Complaints 2007, Section(s): Surgery, and Knee Complaints 2004, Section(s): Special Studies, "
+        "Red Flags.\n\nDecision rationale: The request is not medically necessary.\n"
+    )
     got = [t for t, lab in _ents(nlp, text) if lab == "GUIDELINE"]
-    assert got == ["MTUS Elbow Complaints 2007, Section(s): Surgery",
-                   "Knee Complaints 2004, Section(s): Special Studies, Red Flags"]
+    assert got == [
+        "MTUS Elbow Complaints 2007, Section(s): Surgery",
+        "Knee Complaints 2004, Section(s): Special Studies, Red Flags",
+    ]
 
 
 def test_second_document_with_a_year_or_its_own_name(nlp):
-    text = ("Gabapentin 300mg #90: Upheld\n\nMAXIMUS guideline: Decision based on MTUS Ankle Complaints 2004, "
-            "Section(s): Surgery, and Postsurgical Treatment 2009, Section(s): Ankle. Decision based on "
-            "Non-MTUS Citation ODG Ankle, Orthotics and ODG Physical Therapy Guidelines.\n\n"
-            "Decision rationale: The request is not medically necessary.\n")
+    text = (
+        "Gabapentin 300mg #90: Upheld\n\nMAXIMUS guideline: Decision based on MTUS Ankle Complaints 2004, "
+        "Section(s): Surgery, and Postsurgical Treatment 2009, Section(s): Ankle. Decision based on "
+        "Non-MTUS Citation ODG Ankle, Orthotics and ODG Physical Therapy Guidelines.\n\n"
+        "Decision rationale: The request is not medically necessary.\n"
+    )
     got = [t for t, lab in _ents(nlp, text) if lab == "GUIDELINE"]
-    assert got == ["MTUS Ankle Complaints 2004, Section(s): Surgery", "Postsurgical Treatment 2009, Section(s): Ankle",
-                   "Non-MTUS Citation ODG Ankle, Orthotics", "ODG Physical Therapy Guidelines"]
+    assert got == [
+        "MTUS Ankle Complaints 2004, Section(s): Surgery",
+        "Postsurgical Treatment 2009, Section(s): Ankle",
+        "Non-MTUS Citation ODG Ankle, Orthotics",
+        "ODG Physical Therapy Guidelines",
+    ]
 
 
 def test_one_document_with_and_in_its_title_stays_whole(nlp):
-    text = ("Gabapentin 300mg #90: Upheld\n\nMAXIMUS guideline: Decision based on MTUS Elbow, Wrist, and Hand "
-            "Complaints 2004, Section(s): Surgery.\n\nDecision rationale: It is not medically necessary.\n")
+    text = (
+        "Gabapentin 300mg #90: Upheld\n\nMAXIMUS guideline: Decision based on MTUS Elbow, Wrist, and Hand "
+        "Complaints 2004, Section(s): Surgery.\n\nDecision rationale: It is not medically necessary.\n"
+    )
     got = [t for t, lab in _ents(nlp, text) if lab == "GUIDELINE"]
     assert got == ["MTUS Elbow, Wrist, and Hand Complaints 2004, Section(s): Surgery"]
 
 
 def test_guideline_outside_of_mtus_is_the_name_only(nlp):
-    text = ("Knee MRI: Upheld\n\nClaims Administrator guideline: The Claims Administrator based their decision "
-            "on recommendation(s) outside of the MTUS Guidelines. Decision based on Non-MTUS Citation Official "
-            "Disability Guidelines (ODG) Knee, MRI.\n\nDecision rationale: It is not medically necessary.\n")
+    text = (
+        "Knee MRI: Upheld\n\nClaims Administrator guideline: The Claims Administrator based their decision "
+        "on recommendation(s) outside of the MTUS Guidelines. Decision based on Non-MTUS Citation Official "
+        "Disability Guidelines (ODG) Knee, MRI.\n\nDecision rationale: It is not medically necessary.\n"
+    )
     got = [t for t, lab in _ents(nlp, text) if lab == "GUIDELINE"]
     assert got[0] == "MTUS Guidelines"
     assert got[1].startswith("Non-MTUS Citation Official")
 
 
 def test_class_modifiers_stay_outside_and_line_breaks_inside(nlp):
-    text = ("The guidelines state that oral anti-\ninflammatories and topical analgesics are options; "
-            "narcotic analgesics and non-opioid medications are discussed, as are proton pump \ninhibitors.")
+    text = (
+        "The guidelines state that oral anti-\ninflammatories and topical analgesics are options; "
+        "narcotic analgesics and non-opioid medications are discussed, as are proton pump \ninhibitors."
+    )
     got = [t for t, lab in _ents(nlp, text) if lab == "DRUG_CLASS"]
     assert got == ["anti-\ninflammatories", "analgesics", "analgesics", "proton pump \ninhibitors"]
 
@@ -144,15 +163,22 @@ def test_drug_misspelled_by_one_letter(nlp):
     assert ("ambient", "DRUG") not in _ents(nlp, "The ambient temperature with Ambien 10mg.")
 
 
-@pytest.mark.parametrize("text, label, surface", [
-    ("Voltaren gel 1% #100 grams was requested.", "QUANTITY", "#100 grams"),
-    ("Ketorolac 30mg/1ml injection 2cc was given.", "STRENGTH", "30mg/1ml"),
-    ("Ketorolac 30mg/1ml injection 2cc was given.", "QUANTITY", "2cc"),
-    ("Meloxicam 15mg quantity 30 was modified.", "QUANTITY", "quantity 30"),
-    ("Capsaicin cream 0.075percent was requested.", "STRENGTH", "0.075percent"),
-    ("Butrans patch 12 hours on 12 hours off was used.", "FREQUENCY", "12 hours on 12 hours off"),
-    ("Trazodone 50mg at bedtime was prescribed.", "FREQUENCY", "at bedtime"),
-])
+@pytest.mark.parametrize(
+    "text, label, surface",
+    [
+        ("Voltaren gel 1% #100 grams was requested.", "QUANTITY", "#100 grams"),
+        ("Ketorolac 30mg/1ml injection 2cc was given.", "STRENGTH", "30mg/1ml"),
+        ("Ketorolac 30mg/1ml injection 2cc was given.", "QUANTITY", "2cc"),
+        ("Meloxicam 15mg quantity 30 was modified.", "QUANTITY", "quantity 30"),
+        ("Capsaicin cream 0.075percent was requested.", "STRENGTH", "0.075percent"),
+        (
+            "Butrans patch 12 hours on 12 hours off was used.",
+            "FREQUENCY",
+            "12 hours on 12 hours off",
+        ),
+        ("Trazodone 50mg at bedtime was prescribed.", "FREQUENCY", "at bedtime"),
+    ],
+)
 def test_dose_close_calls(nlp, text, label, surface):
     assert (surface, label) in _ents(nlp, text)
 
@@ -164,19 +190,38 @@ def test_dose_instruction_is_no_quantity(nlp):
     assert ("every 6 hours as needed", "FREQUENCY") in got
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("The worker is diagnosed with contusion of the left elbow, initial encounter; lumbar sprain; "
-     "and neck, back and hip pain.",
-     ["contusion of the left elbow, initial encounter", "lumbar sprain", "neck, back and hip pain"]),
-    ("The current diagnoses are documented as left ankle sprain and right wrist fracture.",
-     ["left ankle sprain", "right wrist fracture"]),
-    ("She is undergoing treatment for left wrist and left elbow pain.", ["left wrist and left elbow pain"]),
-    ("An MRI was ordered to rule out rotator cuff tear. There is no history of diabetes mellitus.", []),
-    ("Topical creams are indicated for neuropathic pain, which was not present.", []),
-    ("Muscle relaxants are recommended for low back pain.", []),
-    ("Knee braces are recommended for any of the following: (1) Ligament instability of the knee. "
-     "(2) Painful unicompartmental osteoarthritis when weight bearing.",
-     ["Ligament instability", "Painful unicompartmental osteoarthritis"]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "The worker is diagnosed with contusion of the left elbow, initial encounter; lumbar sprain; "
+            "and neck, back and hip pain.",
+            [
+                "contusion of the left elbow, initial encounter",
+                "lumbar sprain",
+                "neck, back and hip pain",
+            ],
+        ),
+        (
+            "The current diagnoses are documented as left ankle sprain and right wrist fracture.",
+            ["left ankle sprain", "right wrist fracture"],
+        ),
+        (
+            "She is undergoing treatment for left wrist and left elbow pain.",
+            ["left wrist and left elbow pain"],
+        ),
+        (
+            "An MRI was ordered to rule out rotator cuff tear. There is no history of diabetes mellitus.",
+            [],
+        ),
+        ("Topical creams are indicated for neuropathic pain, which was not present.", []),
+        ("Muscle relaxants are recommended for low back pain.", []),
+        (
+            "Knee braces are recommended for any of the following: (1) Ligament instability of the knee. "
+            "(2) Painful unicompartmental osteoarthritis when weight bearing.",
+            ["Ligament instability", "Painful unicompartmental osteoarthritis"],
+        ),
+    ],
+)
 def test_diagnosis_close_calls(nlp, text, expected):
     assert [t for t, lab in _ents(nlp, text) if lab == "DIAGNOSIS"] == expected

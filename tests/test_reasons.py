@@ -19,7 +19,9 @@ FOLDS = 5
 
 
 def _evaluate_module():
-    spec = importlib.util.spec_from_file_location("evaluate_reasons", REPO / "scripts" / "evaluate_reasons.py")
+    spec = importlib.util.spec_from_file_location(
+        "evaluate_reasons", REPO / "scripts" / "evaluate_reasons.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # its dataclass looks its module up while being defined
     spec.loader.exec_module(mod)
@@ -30,7 +32,12 @@ def test_rule_file_has_only_known_codes_and_scopes():
     rows = load_patterns("reasons")
     cues = [r for r in rows if r["kind"] == "cue"]
     assert cues and {r["code"] for r in cues} <= set(CODES)
-    assert {r["scope"] for r in rows if r["kind"] == "scope"} == {"applied_strong", "quote", "applied", "guideline"}
+    assert {r["scope"] for r in rows if r["kind"] == "scope"} == {
+        "applied_strong",
+        "quote",
+        "applied",
+        "guideline",
+    }
 
 
 def test_a_quoted_guideline_is_not_the_reviewers_argument():
@@ -38,12 +45,16 @@ def test_a_quoted_guideline_is_not_the_reviewers_argument():
     applied = "In this case, there is no documentation of objective functional improvement with prior use."
     assert scope(quoted) == "guideline" and scope(applied) == "applied"
     assert [r.code for r in classify(quoted, "upheld")] == []
-    assert [r.code for r in classify(f"{quoted} {applied}", "upheld")][:1] == ["no_functional_benefit"]
+    assert [r.code for r in classify(f"{quoted} {applied}", "upheld")][:1] == [
+        "no_functional_benefit"
+    ]
 
 
 def test_overturned_items_get_criteria_met_and_empty_rationales_nothing():
-    text = ("The guidelines support imaging after a month of conservative care. In this case the "
-            "patient has a documented neurological deficit. The request is medically necessary.")
+    text = (
+        "The guidelines support imaging after a month of conservative care. In this case the "
+        "patient has a documented neurological deficit. The request is medically necessary."
+    )
     assert [r.code for r in classify(text, "overturned")] == ["criteria_met"]
     assert classify("", "upheld") == [] and classify("   ", None) == []
 
@@ -56,11 +67,17 @@ def test_component_sets_codes_and_evidence_spans(nlp, gold_docs):
         group = doc.spans[SPANS_KEY]
         for rec in doc._.imr_requests:
             codes = rec["decision_reasons"]
-            assert len(codes) <= MAX_REASONS and len(set(codes)) == len(codes) and set(codes) <= set(CODES)
+            assert (
+                len(codes) <= MAX_REASONS
+                and len(set(codes)) == len(codes)
+                and set(codes) <= set(CODES)
+            )
             seen += bool(codes)
             flat = " ".join(rec["rationale"].split())
             for code in codes:  # every code has a sentence of this rationale as evidence
-                assert any(sp.label_ == code and " ".join(sp.text.split()) in flat for sp in group), code
+                assert any(
+                    sp.label_ == code and " ".join(sp.text.split()) in flat for sp in group
+                ), code
         assert all(sp.label_ in CODES for sp in group)
     assert seen > 0
 
@@ -84,8 +101,10 @@ def test_decision_reasons_cross_validated_on_the_dev_letters(dev):
     # every item was predicted by a fold that did not train on its letter
     assert set(cv["combined"]) == {i for i, it in enumerate(items) if it.rationale}
     h = ev.scores(items, cv["combined"], held)
-    print(f"held-out letters ({len(held)}): micro F1 {h['micro']['f1']:.3f}, first code "
-          f"{h['first_code_accuracy']:.3f}")
+    print(
+        f"held-out letters ({len(held)}): micro F1 {h['micro']['f1']:.3f}, first code "
+        f"{h['first_code_accuracy']:.3f}"
+    )
     assert s["micro"]["f1"] >= MIN_MICRO_F1, s["micro"]
     assert s["first_code_accuracy"] >= MIN_FIRST_CODE, s["first_code_accuracy"]
 
@@ -96,21 +115,29 @@ def test_shipped_classifier_metrics_match_a_fresh_cross_validation(dev):
     path = REPO / "models" / "imr_reasons_textcat" / "cv_metrics.json"
     shipped = json.loads(path.read_text())
     fresh = ev.scores(items, cv["combined"])
-    assert shipped["combined"]["all"]["micro"]["f1"] == pytest.approx(fresh["micro"]["f1"], abs=0.02)
+    assert shipped["combined"]["all"]["micro"]["f1"] == pytest.approx(
+        fresh["micro"]["f1"], abs=0.02
+    )
 
 
 def test_evidence_found_when_the_rationale_is_not_verbatim_in_the_letter(nlp):
     """A record whose rationale has other spacing than the letter (line breaks collapsed)
     still gets its evidence sentence from the letter."""
-    text = ("Item A: Upheld\nDecision rationale: The MTUS states that X is recommended.\nIn this case, "
-            "there is no\ndocumentation of objective functional improvement with prior use.")
+    text = (
+        "Item A: Upheld\nDecision rationale: The MTUS states that X is recommended.\nIn this case, "
+        "there is no\ndocumentation of objective functional improvement with prior use."
+    )
     doc = nlp.make_doc(text)
     rationale = " ".join(text.split("rationale: ")[1].split())
     doc._.imr_requests = [{"rationale": rationale, "outcome": "upheld", "decision_reasons": []}]
     doc = nlp.get_pipe("imr_reasons")(doc)
     assert doc._.imr_requests[0]["decision_reasons"] == ["no_functional_benefit"]
     (span,) = doc.spans[SPANS_KEY]
-    assert span.label_ == "no_functional_benefit" and span.text.startswith("In this case") and "\n" in span.text
+    assert (
+        span.label_ == "no_functional_benefit"
+        and span.text.startswith("In this case")
+        and "\n" in span.text
+    )
 
 
 def test_cues_are_saved_with_the_pipeline_and_read_back(tmp_path):

@@ -25,10 +25,10 @@ HEAD = (
 
 
 def test_seed_records_equal_gold_field_by_field(gold_docs, gold):
-    for doc, g in zip(gold_docs, gold):
+    for doc, g in zip(gold_docs, gold, strict=False):
         got, expected = doc._.requests, g["requests"]
         assert len(got) == len(expected), g["id"]
-        for rec, exp in zip(got, expected):
+        for rec, exp in zip(got, expected, strict=False):
             assert list(rec) == list(FIELDS)
             for key, value in exp.items():
                 mine = rec[key]
@@ -40,10 +40,12 @@ def test_seed_records_equal_gold_field_by_field(gold_docs, gold):
 
 def test_two_items_one_upheld_one_overturned(nlp):
     text = HEAD + (
-        "Norco 10/325mg #120: Upheld\n\n" + GUIDELINE_LINES +
-        "Decision rationale: No functional improvement is documented. The request is not medically necessary.\n\n"
-        "Gabapentin 600mg #90 TID: Overturned\n\n" + GUIDELINE_LINES +
-        "Decision rationale: Neuropathic pain improved by 40%. The request is medically necessary.\n"
+        "Norco 10/325mg #120: Upheld\n\n"
+        + GUIDELINE_LINES
+        + "Decision rationale: No functional improvement is documented. The request is not medically necessary.\n\n"
+        "Gabapentin 600mg #90 TID: Overturned\n\n"
+        + GUIDELINE_LINES
+        + "Decision rationale: Neuropathic pain improved by 40%. The request is medically necessary.\n"
     )
     recs = run_text(nlp, text, "two")._.requests
     assert [r["outcome"] for r in recs] == ["upheld", "overturned"]
@@ -60,7 +62,10 @@ def test_two_items_one_upheld_one_overturned(nlp):
 def test_2013_letter_with_two_numbered_items(nlp):
     doc = run_text(nlp, (EXAMPLES / "layout2013_frp.txt").read_text(), "2013")
     recs = doc._.requests
-    assert [r["request_text"] for r in recs] == ["28 day functional restoration program", "Tramadol 50mg #60"]
+    assert [r["request_text"] for r in recs] == [
+        "28 day functional restoration program",
+        "Tramadol 50mg #60",
+    ]
     assert [r["outcome"] for r in recs] == ["upheld", "overturned"]
     assert [r["necessity_negated"] for r in recs] == [True, False]
     assert recs[0]["category"] == "physical_medicine" and recs[0]["drug"] is None
@@ -72,12 +77,22 @@ def test_2013_letter_with_two_numbered_items(nlp):
 
 def test_non_drug_item_has_category_and_null_drug_fields(nlp):
     text = HEAD + (
-        "Physical therapy 2x6 for the lumbar spine: Upheld\n\n" + GUIDELINE_LINES +
-        "Decision rationale: The patient already had 24 sessions. The request is not medically necessary.\n"
+        "Physical therapy 2x6 for the lumbar spine: Upheld\n\n"
+        + GUIDELINE_LINES
+        + "Decision rationale: The patient already had 24 sessions. The request is not medically necessary.\n"
     )
     (rec,) = run_text(nlp, text)._.requests
     assert rec["category"] == "physical_medicine"
-    for key in ("drug", "generic", "drug_class", "strength", "strength_mg", "quantity", "frequency", "doses_per_day"):
+    for key in (
+        "drug",
+        "generic",
+        "drug_class",
+        "strength",
+        "strength_mg",
+        "quantity",
+        "frequency",
+        "doses_per_day",
+    ):
         assert rec[key] is None, key
 
 
@@ -89,8 +104,9 @@ def test_letter_without_decision_section_gives_no_records_and_one_warning(nlp):
 
 def test_contradiction_is_kept_and_flagged(nlp):
     text = HEAD + (
-        "Soma 350mg #60: Upheld\n\n" + GUIDELINE_LINES +
-        "Decision rationale: Short-term use is documented. The request is medically necessary.\n"
+        "Soma 350mg #60: Upheld\n\n"
+        + GUIDELINE_LINES
+        + "Decision rationale: Short-term use is documented. The request is medically necessary.\n"
     )
     (rec,) = run_text(nlp, text, "odd")._.requests
     assert rec["outcome"] == "upheld" and rec["necessity_negated"] is False
@@ -104,7 +120,7 @@ def test_every_example_letter_matches_its_hand_written_truth(nlp):
         truth = json.loads(line)
         recs = run_text(nlp, (EXAMPLES / truth["file"]).read_text(), truth["file"])._.requests
         assert len(recs) == len(truth["requests"]), truth["file"]
-        for rec, exp in zip(recs, truth["requests"]):
+        for rec, exp in zip(recs, truth["requests"], strict=False):
             for key, value in exp.items():
                 if key in rec:
                     assert rec[key] == value, (truth["file"], key)
@@ -121,8 +137,16 @@ def test_to_dataframe_columns_and_lists(gold_docs):
 
 @pytest.mark.parametrize(
     "s,mg",
-    [("10-325mg", 10.0), ("10/325mg", 10.0), ("1 Mg", 1.0), ("0.5 g", 500.0), ("100 mcg", 0.1),
-     ("5%", None), ("25mcg/hr", None), ("350mg", 350.0)],
+    [
+        ("10-325mg", 10.0),
+        ("10/325mg", 10.0),
+        ("1 Mg", 1.0),
+        ("0.5 g", 500.0),
+        ("100 mcg", 0.1),
+        ("5%", None),
+        ("25mcg/hr", None),
+        ("350mg", 350.0),
+    ],
 )
 def test_strength_mg(s, mg):
     assert strength_mg(s) == mg
@@ -130,10 +154,24 @@ def test_strength_mg(s, mg):
 
 @pytest.mark.parametrize(
     "freq,n",
-    [("QID", 4.0), ("TID", 3.0), ("BID", 2.0), ("twice daily", 2.0), ("once daily", 1.0), ("qhs", 1.0),
-     ("at bedtime", 1.0), ("every 6 hours", 4.0), ("q8h", 3.0), ("q12h", 2.0), ("every four hours", 6.0),
-     # a range of hours states no count (real-letter gold: "every 4-6 hrs as needed" -> null)
-     ("q4-6h prn", None), ("every 4-6 hours", None), ("as needed", None), ("PRN", None)],
+    [
+        ("QID", 4.0),
+        ("TID", 3.0),
+        ("BID", 2.0),
+        ("twice daily", 2.0),
+        ("once daily", 1.0),
+        ("qhs", 1.0),
+        ("at bedtime", 1.0),
+        ("every 6 hours", 4.0),
+        ("q8h", 3.0),
+        ("q12h", 2.0),
+        ("every four hours", 6.0),
+        # a range of hours states no count (real-letter gold: "every 4-6 hrs as needed" -> null)
+        ("q4-6h prn", None),
+        ("every 4-6 hours", None),
+        ("as needed", None),
+        ("PRN", None),
+    ],
 )
 def test_doses_per_day(freq, n):
     assert doses_per_day(freq) == n
@@ -141,8 +179,13 @@ def test_doses_per_day(freq, n):
 
 @pytest.mark.parametrize(
     "s,iso",
-    [("December 13, 2001", "2001-12-13"), ("2/1/2013", "2013-02-01"), ("12/14/14", "2014-12-14"),
-     ("Sept. 9, 2015", "2015-09-09"), ("13/45/2015", None)],
+    [
+        ("December 13, 2001", "2001-12-13"),
+        ("2/1/2013", "2013-02-01"),
+        ("12/14/14", "2014-12-14"),
+        ("Sept. 9, 2015", "2015-09-09"),
+        ("13/45/2015", None),
+    ],
 )
 def test_iso_date(s, iso):
     assert iso_date(s) == iso
@@ -150,10 +193,12 @@ def test_iso_date(s, iso):
 
 def test_combination_written_as_ingredients(nlp):
     text = HEAD + (
-        "Hydrocodone/APAP 10/325mg #90: Upheld\n\n" + GUIDELINE_LINES +
-        "Decision rationale: No functional improvement. The request is not medically necessary.\n\n"
-        "APAP/Codeine 300/30mg #60: Upheld\n\n" + GUIDELINE_LINES +
-        "Decision rationale: No functional improvement. The request is not medically necessary.\n"
+        "Hydrocodone/APAP 10/325mg #90: Upheld\n\n"
+        + GUIDELINE_LINES
+        + "Decision rationale: No functional improvement. The request is not medically necessary.\n\n"
+        "APAP/Codeine 300/30mg #60: Upheld\n\n"
+        + GUIDELINE_LINES
+        + "Decision rationale: No functional improvement. The request is not medically necessary.\n"
     )
     recs = run_text(nlp, text)._.requests
     assert [(r["drug"], r["generic"], r["drug_class"], r["strength_mg"]) for r in recs] == [

@@ -3,7 +3,6 @@ the page is self-contained, and every input form (.csv, .jsonl, .parquet, Parque
 folder with date32 dates) reads the same."""
 
 import datetime as dt
-import json
 import math
 import random
 import re
@@ -13,13 +12,17 @@ import pandas as pd
 import pytest
 
 from imr_nlp.extract import write_table
-from imr_nlp.rules.reasons import CODES
 from imr_nlp.records.schema import CATEGORIES, DRUG_CLASSES
 from imr_nlp.report import _attr, read_corpus, render, wilson, write_report
+from imr_nlp.rules.reasons import CODES
 
 SPECIALTIES = ("Pain Management", "Internal Medicine", "Orthopedic Surgery", "Psychiatry")
-GUIDELINES = ("MTUS Chronic Pain Medical Treatment 2016", "MTUS Low Back Complaints 2004",
-              "Official Disability Guidelines (ODG) Knee", None)
+GUIDELINES = (
+    "MTUS Chronic Pain Medical Treatment 2016",
+    "MTUS Low Back Complaints 2004",
+    "Official Disability Guidelines (ODG) Knee",
+    None,
+)
 
 
 def random_records(n_letters: int = 40, seed: int = 7) -> list[dict]:
@@ -31,16 +34,23 @@ def random_records(n_letters: int = 40, seed: int = 7) -> list[dict]:
         specs = rng.sample(SPECIALTIES, rng.randint(1, 2))
         for j in range(rng.randint(1, 4)):
             cls = rng.choice(DRUG_CLASSES + (None, None))
-            out.append({
-                "doc_id": f"L{i:03d}", "request_index": j, "request_text": f"item {j}",
-                "outcome": rng.choice(("upheld", "upheld", "overturned")),
-                "category": "pharmaceutical" if cls else rng.choice(CATEGORIES),
-                "drug_class": cls, "generic": rng.choice(("tramadol", "baclofen", None)) if cls else None,
-                "guideline_document": rng.choice(GUIDELINES),
-                "reviewer_specialties": specs, "decision_date": date.isoformat(),
-                "decision_reasons": rng.sample(CODES, rng.randint(0, 3)),
-                "rationale": "x", "layout": "decisions_documents",
-            })
+            out.append(
+                {
+                    "doc_id": f"L{i:03d}",
+                    "request_index": j,
+                    "request_text": f"item {j}",
+                    "outcome": rng.choice(("upheld", "upheld", "overturned")),
+                    "category": "pharmaceutical" if cls else rng.choice(CATEGORIES),
+                    "drug_class": cls,
+                    "generic": rng.choice(("tramadol", "baclofen", None)) if cls else None,
+                    "guideline_document": rng.choice(GUIDELINES),
+                    "reviewer_specialties": specs,
+                    "decision_date": date.isoformat(),
+                    "decision_reasons": rng.sample(CODES, rng.randint(0, 3)),
+                    "rationale": "x",
+                    "layout": "decisions_documents",
+                }
+            )
     return out
 
 
@@ -64,7 +74,9 @@ class _Tables(HTMLParser):
             self._key = (a.get("class", ""), a.get("data-by", ""))
             self.tables[self._key] = {}
         elif tag == "tr" and self._key and "data-group" in a:
-            self.tables[self._key][a["data-group"]] = {k[5:]: v for k, v in a.items() if k.startswith("data-")}
+            self.tables[self._key][a["data-group"]] = {
+                k[5:]: v for k, v in a.items() if k.startswith("data-")
+            }
 
     def handle_endtag(self, tag):
         if tag == "table":
@@ -79,15 +91,23 @@ def parse(page: str) -> _Tables:
 
 def expected_rates(df: pd.DataFrame, column: str, explode: bool = False) -> pd.DataFrame:
     d = df.explode(column) if explode else df
-    d = d.assign(key=d[column].astype(object).where(d[column].notna(), "(none)").map(str),
-                 over=d["outcome"] == "overturned")
+    d = d.assign(
+        key=d[column].astype(object).where(d[column].notna(), "(none)").map(str),
+        over=d["outcome"] == "overturned",
+    )
     return d.groupby("key")["over"].agg(n="size", k="sum", rate="mean")
 
 
 def pandas_read(path) -> pd.DataFrame:
     """The table read by pandas on its own; Parquet dates (date32) as ISO strings, as in records."""
     df = pd.read_parquet(path)
-    for col in ("date_of_injury", "ur_date", "decision_date", "date_assigned", "application_received"):
+    for col in (
+        "date_of_injury",
+        "ur_date",
+        "decision_date",
+        "date_assigned",
+        "application_received",
+    ):
         df[col] = df[col].map(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)
     return df
 
@@ -99,9 +119,16 @@ def table(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("column,explode", [
-    ("category", False), ("drug_class", False), ("guideline_document", False),
-    ("reviewer_specialties", True), ("decision_month", False)])
+@pytest.mark.parametrize(
+    "column,explode",
+    [
+        ("category", False),
+        ("drug_class", False),
+        ("guideline_document", False),
+        ("reviewer_specialties", True),
+        ("decision_month", False),
+    ],
+)
 def test_overturn_rates_in_page_equal_pandas_groupby(table, column, explode):
     df = pandas_read(table)  # pandas on its own, not the report's reader
     df["decision_month"] = df["decision_date"].str[:7]
@@ -112,7 +139,9 @@ def test_overturn_rates_in_page_equal_pandas_groupby(table, column, explode):
         assert int(got[key]["n"]) == row["n"] and int(got[key]["overturned"]) == row["k"], key
         assert math.isclose(float(got[key]["rate"]), row["rate"], rel_tol=1e-12), key
         lo, hi = wilson(int(row["k"]), int(row["n"]))
-        assert math.isclose(float(got[key]["low"]), lo) and math.isclose(float(got[key]["high"]), hi)
+        assert math.isclose(float(got[key]["low"]), lo) and math.isclose(
+            float(got[key]["high"]), hi
+        )
         assert float(got[key]["low"]) <= row["rate"] <= float(got[key]["high"])
 
 
@@ -141,7 +170,7 @@ def test_counts_and_reason_shares_come_from_the_table(table):
 
 def test_wilson_interval_matches_its_formula():
     lo, hi = wilson(0, 10)
-    z2 = 1.959963984540054 ** 2
+    z2 = 1.959963984540054**2
     assert lo == 0.0 and math.isclose(hi, z2 / (10 + z2))
     lo, hi = wilson(5, 10)
     assert math.isclose(0.5 - lo, hi - 0.5) and lo < 0.5 < hi
@@ -173,8 +202,9 @@ def test_partitioned_parquet_dataset_with_date32_dates(tmp_path, table):
     dates = pa.array([dt.date.fromisoformat(v) for v in df["decision_date"]], type=pa.date32())
     arrow = arrow.set_column(arrow.schema.get_field_index("decision_date"), "decision_date", dates)
     arrow = arrow.append_column("year", pa.array([v[:4] for v in df["decision_date"]]))
-    ds.write_dataset(arrow, tmp_path / "ds", format="parquet", partitioning=["year"],
-                     partitioning_flavor="hive")
+    ds.write_dataset(
+        arrow, tmp_path / "ds", format="parquet", partitioning=["year"], partitioning_flavor="hive"
+    )
     corpus = read_corpus(tmp_path / "ds")
     assert len(corpus.records) == len(df)
     assert sorted(corpus.records["decision_date"]) == sorted(df["decision_date"])
@@ -185,7 +215,8 @@ def test_errors_table_beside_the_records_is_counted(tmp_path):
     out = tmp_path / "r.jsonl"
     write_table(random_records(5), out)
     (tmp_path / "r.errors.csv").write_text(
-        "path,level,reason,message\na.pdf,error,empty,x\nb.pdf,error,empty,y\nc.txt,warning,not_a_letter,z\n")
+        "path,level,reason,message\na.pdf,error,empty,x\nb.pdf,error,empty,y\nc.txt,warning,not_a_letter,z\n"
+    )
     page = render(read_corpus(out))
     assert 'data-count="failed letters">2<' in page
     assert parse(page).tables[("failures", "")]["empty"]["letters"] == "2"
@@ -207,8 +238,9 @@ def test_report_of_a_missing_table_is_a_coded_error(tmp_path, capsys):
     assert "[E070]" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("keys", [(b"imr_nlp.version", b"imr_nlp.rules_sha256"),
-                                  (b"imr_nlp_version", b"rules_hash")])
+@pytest.mark.parametrize(
+    "keys", [(b"imr_nlp.version", b"imr_nlp.rules_sha256"), (b"imr_nlp_version", b"rules_hash")]
+)
 def test_provenance_from_parquet_metadata(tmp_path, keys):
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -234,13 +266,24 @@ def test_dataset_folder_with_errors_and_manifests(tmp_path):
     (folder / "_errors").mkdir(parents=True)
     (folder / "_manifest").mkdir()
     recs = random_records(6)
-    for n, part in enumerate((recs[: len(recs) // 2], recs[len(recs) // 2:])):
-        pq.write_table(pa.Table.from_pandas(records_dataframe(part), preserve_index=False),
-                       folder / f"part-{n:05d}.parquet")
+    for n, part in enumerate((recs[: len(recs) // 2], recs[len(recs) // 2 :])):
+        pq.write_table(
+            pa.Table.from_pandas(records_dataframe(part), preserve_index=False),
+            folder / f"part-{n:05d}.parquet",
+        )
         (folder / "_manifest" / f"part-{n:05d}.json").write_text("{}")
-    errs = lambda reasons: pa.table({"source_path": [f"{r}.pdf" for r in reasons], "doc_id": reasons,  # noqa: E731
-                                     "level": ["error"] * len(reasons), "reason": reasons,
-                                     "message": reasons})
+
+    def errs(reasons):
+        return pa.table(
+            {
+                "source_path": [f"{r}.pdf" for r in reasons],
+                "doc_id": reasons,
+                "level": ["error"] * len(reasons),
+                "reason": reasons,
+                "message": reasons,
+            }
+        )
+
     pq.write_table(errs(["empty", "no_text"]), folder / "_errors" / "part-00000.parquet")
     pq.write_table(errs(["empty"]), folder / "_errors" / "part-00009.parquet")  # not committed
     (folder / "_run.json").write_text("{}")
@@ -259,8 +302,10 @@ def test_rendering_leaves_matplotlib_as_found(table):
     assert matplotlib.get_backend() == backend and dict(matplotlib.rcParams) == before
 
 
-@pytest.mark.parametrize("name,content", [
-    ("broken.jsonl", "{not json\n"), ("other.csv", "a,b\n1,2\n"), ("bad.parquet", "not parquet")])
+@pytest.mark.parametrize(
+    "name,content",
+    [("broken.jsonl", "{not json\n"), ("other.csv", "a,b\n1,2\n"), ("bad.parquet", "not parquet")],
+)
 def test_a_file_that_is_not_a_table_of_records_is_a_coded_error(tmp_path, name, content):
     from imr_nlp.errors import ImrError
 

@@ -17,9 +17,9 @@ from ._browser import Browser, find_chromium
 from .conftest import SHARED
 from .test_report import random_records
 
-WIDTH = 1100             # CSS pixels of the page's viewport
-MIN_INK = 0.01           # share of a plot's pixels that must differ from the background
-MIN_COLOURS = 8          # a drawn page has more distinct colours than this
+WIDTH = 1100  # CSS pixels of the page's viewport
+MIN_INK = 0.01  # share of a plot's pixels that must differ from the background
+MIN_COLOURS = 8  # a drawn page has more distinct colours than this
 
 if not find_chromium():
     if os.environ.get("IMR_REQUIRE_BROWSER") == "1":
@@ -43,14 +43,19 @@ def pages(tmp_path_factory, nlp):
     assert summary.records > 0
     full = d / "full.parquet"
     write_table(random_records(), full)
-    return {"real": write_report(real, d / "real.html"), "full": write_report(full, d / "full.html")}
+    return {
+        "real": write_report(real, d / "real.html"),
+        "full": write_report(full, d / "full.html"),
+    }
 
 
 def _ink(png: bytes, box: dict) -> float:
     from PIL import Image
 
     img = Image.open(io.BytesIO(png)).convert("RGB")
-    crop = img.crop((int(box["x"]), int(box["y"]), int(box["x"] + box["w"]), int(box["y"] + box["h"])))
+    crop = img.crop(
+        (int(box["x"]), int(box["y"]), int(box["x"] + box["w"]), int(box["y"] + box["h"]))
+    )
     n = crop.width * crop.height
     colours = crop.getcolors(maxcolors=max(1, n)) or []  # (count, colour) pairs
     background = max((count for count, _ in colours), default=0)
@@ -78,9 +83,11 @@ def test_report_loads_without_console_errors_and_every_plot_draws(pages, which):
 def test_console_errors_and_blank_plots_are_detected(tmp_path):
     """The checks above can fail: a page that logs an error, throws, and has an empty plot."""
     page = tmp_path / "bad.html"
-    page.write_text('<!DOCTYPE html><html><body><div class="plot" data-plot="empty">'
-                    '<svg width="300" height="200"></svg></div><script>console.error("boom");'
-                    "undefinedFunction();</script></body></html>")
+    page.write_text(
+        '<!DOCTYPE html><html><body><div class="plot" data-plot="empty">'
+        '<svg width="300" height="200"></svg></div><script>console.error("boom");'
+        "undefinedFunction();</script></body></html>"
+    )
     with Browser() as b:
         b.load(page.resolve().as_uri())
         png = b.screenshot(WIDTH)

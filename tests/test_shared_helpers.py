@@ -24,7 +24,9 @@ def test_write_jsonl_round_trips_through_read_jsonl(tmp_path):
     text = path.read_text(encoding="utf8")
     assert text.startswith("// a comment\n") and "\u2013" in text
     assert read_jsonl(path, required=("kind", "pattern")) == [
-        {"kind": "a", "pattern": "x\u2013y"}, {"kind": "b", "pattern": "z"}]
+        {"kind": "a", "pattern": "x\u2013y"},
+        {"kind": "b", "pattern": "z"},
+    ]
 
 
 def test_sentence_ids_and_starts_agree_with_doc_sents(nlp):

@@ -14,9 +14,8 @@ from spacy.training import Example
 import imr_nlp
 from imr_nlp import LABELS
 from imr_nlp.annotations import to_docbin
-from imr_nlp.evaluation import read_gold
+from imr_nlp.evaluation import evaluate_file, read_gold
 from imr_nlp.factories import FACTORIES
-from imr_nlp.evaluation import evaluate_file
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD = REPO.parent / "shared" / "gold" / "seeds.jsonl"

@@ -34,9 +34,20 @@ from imr_nlp.training import (
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "models" / "imr_ner_seeds"
 GOLD = REPO.parent / "shared" / "gold" / "seeds.jsonl"
-META_KEYS = {"labels", "train_docs", "dev_docs", "dev_is_train", "seed", "dev_scores", "date",
-             "command", "max_steps", "n_spans", "config", "sources"}
-
+META_KEYS = {
+    "labels",
+    "train_docs",
+    "dev_docs",
+    "dev_is_train",
+    "seed",
+    "dev_scores",
+    "date",
+    "command",
+    "max_steps",
+    "n_spans",
+    "config",
+    "sources",
+}
 
 
 def _letter(doc_id: str, text: str, spans: list[tuple[str, str]]) -> dict:
@@ -49,11 +60,21 @@ def _letter(doc_id: str, text: str, spans: list[tuple[str, str]]) -> dict:
 
 
 TINY = [
-    _letter("a", "Xanax 1mg #120 is not medically necessary per MTUS Guidelines page 24.",
-            [("Xanax", "DRUG"), ("1mg", "STRENGTH"), ("#120", "QUANTITY"),
-             ("MTUS Guidelines page 24", "GUIDELINE")]),
-    _letter("b", "Norco 10mg #90 was upheld for chronic pain.",
-            [("Norco", "DRUG"), ("10mg", "STRENGTH"), ("#90", "QUANTITY")]),
+    _letter(
+        "a",
+        "Xanax 1mg #120 is not medically necessary per MTUS Guidelines page 24.",
+        [
+            ("Xanax", "DRUG"),
+            ("1mg", "STRENGTH"),
+            ("#120", "QUANTITY"),
+            ("MTUS Guidelines page 24", "GUIDELINE"),
+        ],
+    ),
+    _letter(
+        "b",
+        "Norco 10mg #90 was upheld for chronic pain.",
+        [("Norco", "DRUG"), ("10mg", "STRENGTH"), ("#90", "QUANTITY")],
+    ),
 ]
 
 
@@ -150,7 +171,11 @@ def _fixed_ents(doc: Doc, spans: list[tuple[int, int, str]]) -> Doc:
         # a trained GUIDELINE over a rule DRUG: the rule span wins
         ([(0, 1, "GUIDELINE")], None, [("Xanax", "DRUG", "alprazolam")]),
         # a trained span in a gap of the rules is kept when its label may fill gaps ...
-        ([(6, 7, "DIAGNOSIS")], {"DIAGNOSIS"}, [("Xanax", "DRUG", "alprazolam"), ("requested", "DIAGNOSIS", None)]),
+        (
+            [(6, 7, "DIAGNOSIS")],
+            {"DIAGNOSIS"},
+            [("Xanax", "DRUG", "alprazolam"), ("requested", "DIAGNOSIS", None)],
+        ),
         # ... and dropped when it may not
         ([(6, 7, "DIAGNOSIS")], {"DRUG"}, [("Xanax", "DRUG", "alprazolam")]),
     ],
@@ -212,7 +237,8 @@ def test_shipped_model_tags_a_seed_letter():
     assert {e.label_ for e in doc.ents} <= set(LABELS)
     # the model knows the letter's drug, as the gold does
     assert {e.text for e in doc.ents if e.label_ == "DRUG"} & {
-        e.text for e in letter.ents if e.label_ == "DRUG"}
+        e.text for e in letter.ents if e.label_ == "DRUG"
+    }
 
 
 def test_shipped_model_files():

@@ -138,7 +138,15 @@ def to_docbin(docs: Iterable[Doc | Mapping[str, Any]], *, nlp: Language | None =
 
 
 __all__ = [
-    "BRAT_NEGATED", "FORMATS", "LABELS", "LS_CONFIG_FILE", "LS_MODEL_VERSION", "NEGATABLE",
-    "export_spans", "label_studio_config", "read_annotations", "to_docbin",
+    "BRAT_NEGATED",
+    "FORMATS",
+    "LABELS",
+    "LS_CONFIG_FILE",
+    "LS_MODEL_VERSION",
+    "NEGATABLE",
+    "export_spans",
+    "label_studio_config",
+    "read_annotations",
+    "to_docbin",
     "write_label_studio_config",
 ]

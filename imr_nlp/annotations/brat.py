@@ -136,9 +136,7 @@ def read(path: Path, nlp: Language) -> list[Doc]:
             if span is None:
                 raise fail(ann, where, f"attribute refers to unknown entity {target!r}")
             if span.label != NEGATABLE:
-                raise fail(
-                    ann, where, f"only {NEGATABLE} spans can be negated, not {span.label!r}"
-                )
+                raise fail(ann, where, f"only {NEGATABLE} spans can be negated, not {span.label!r}")
             span.negated = True
         docs.append(make_doc(nlp, text, txt.stem, list(entities.values()), ann, "file"))
     return docs

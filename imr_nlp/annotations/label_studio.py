@@ -201,8 +201,6 @@ def read(path: Path, nlp: Language) -> list[Doc]:
     return docs
 
 
-
-
 def label_studio_config() -> str:
     """The Label Studio labeling config for the nine labels.
 

@@ -23,8 +23,9 @@ system); the output is written by the driver (this process).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from .dataset import provenance, read_errors, rules_hash
 
@@ -73,13 +74,29 @@ def extract(
     if out is None:
         return _lazy(paths, client, model, pipeline, batch_size)
     if client is None:
-        return _local(paths, out, nlp=nlp, n_process=n_process, batch_size=batch_size,
-                      resume=resume, part_size=part_size, progress=progress)
+        return _local(
+            paths,
+            out,
+            nlp=nlp,
+            n_process=n_process,
+            batch_size=batch_size,
+            resume=resume,
+            part_size=part_size,
+            progress=progress,
+        )
     engine = DaskEngine(client, model=model, factory=pipeline)
     engine.register()  # the workers build their pipeline now, before the run's clock starts
     workers = max(1, len(client.nthreads()))
-    return run_to(paths, out, engine, resume=resume, part_size=part_size,
-                  batch_size=batch_size, n_workers=workers, progress=progress)
+    return run_to(
+        paths,
+        out,
+        engine,
+        resume=resume,
+        part_size=part_size,
+        batch_size=batch_size,
+        n_workers=workers,
+        progress=progress,
+    )
 
 
 def read(folder: str | Path):
@@ -107,11 +124,13 @@ def _lazy(paths: Any, client: Any, model: str | None, pipeline: Any, batch_size:
     tasks = make_tasks(files, paths)
     workers = max(1, len(client.nthreads())) if client is not None else 1
     size = batch_size or default_batch_size(len(tasks), workers)
-    batches = [tasks[i:i + size] for i in range(0, len(tasks), size)]
+    batches = [tasks[i : i + size] for i in range(0, len(tasks), size)]
     meta = (_frame(arrow_schema().empty_table()), _frame(errors_arrow_schema().empty_table()))
     parts = [dask.delayed(_batch_frames, nout=2)(b) for b in batches]
     if not parts:
-        return Corpus(dd.from_pandas(meta[0], npartitions=1), dd.from_pandas(meta[1], npartitions=1))
+        return Corpus(
+            dd.from_pandas(meta[0], npartitions=1), dd.from_pandas(meta[1], npartitions=1)
+        )
     records = dd.from_delayed([p[0] for p in parts], meta=meta[0], verify_meta=False)
     errors = dd.from_delayed([p[1] for p in parts], meta=meta[1], verify_meta=False)
     return Corpus(records, errors)

@@ -20,8 +20,8 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator
-from typing import Any, Callable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from ..errors import Errors
 from .work import Task, build_pipeline, error_row, run_batch
@@ -61,7 +61,7 @@ class ImrPipeline(_WorkerPlugin):
         return {"model": self.model, "factory": self.factory}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["model"], state["factory"])
+        type(self).__init__(self, state["model"], state["factory"])
 
     def setup(self, worker: Any = None) -> None:
         self.nlp = build_pipeline(self.model, self.factory)
@@ -72,7 +72,7 @@ def _worker_pipeline() -> tuple[Any, threading.Lock]:
     try:
         from distributed import get_worker
 
-        plugin = get_worker().plugins.get(PLUGIN_NAME)
+        plugin: Any = get_worker().plugins.get(PLUGIN_NAME)
     except (ImportError, ValueError):
         plugin = None
     if plugin is not None and getattr(plugin, "nlp", None) is not None:
@@ -97,8 +97,14 @@ class DaskEngine:
     window (int | None): batches in flight; default twice the cluster's threads, plus 2.
     """
 
-    def __init__(self, client: Any, *, model: str | None = None,
-                 factory: Callable[[], Any] | None = None, window: int | None = None):
+    def __init__(
+        self,
+        client: Any,
+        *,
+        model: str | None = None,
+        factory: Callable[[], Any] | None = None,
+        window: int | None = None,
+    ):
         self.client = client
         self.model = model
         self.factory = factory
@@ -120,7 +126,9 @@ class DaskEngine:
         window = self.window or 2 * threads + 2
         token = uuid.uuid4().hex[:8]
         pending = iter(batches)
-        futures: dict[str, tuple[Any, list[Task], int, Any]] = {}  # key -> (bid, tasks, tries, part)
+        futures: dict[
+            str, tuple[Any, list[Task], int, Any]
+        ] = {}  # key -> (bid, tasks, tries, part)
         splits: dict[Any, dict[str, Any]] = {}  # bid -> {"left": n, "parts": {i: result}}
         ac = as_completed()
         n_submitted = 0
@@ -165,9 +173,20 @@ class DaskEngine:
                 suspects.appendleft((bid, tasks[0], part, tries + 1))
             else:
                 reason, detail = _failure(f)
-                result = {"records": [], "done": [tasks[0].key], "errors": [error_row(
-                    tasks[0], "error", reason,
-                    Errors.E019.format(path=tasks[0].path, stage="processing", detail=detail))]}
+                result = {
+                    "records": [],
+                    "done": [tasks[0].key],
+                    "errors": [
+                        error_row(
+                            tasks[0],
+                            "error",
+                            reason,
+                            Errors.E019.format(
+                                path=tasks[0].path, stage="processing", detail=detail
+                            ),
+                        )
+                    ],
+                }
             f.release()
             del f
             if result is not None:
@@ -179,7 +198,7 @@ class DaskEngine:
                     s["left"] -= 1
                     if not s["left"]:
                         del splits[bid]
-                        merged = {"records": [], "errors": [], "done": []}
+                        merged: dict[str, list[Any]] = {"records": [], "errors": [], "done": []}
                         for i in sorted(s["parts"]):
                             for k in merged:
                                 merged[k].extend(s["parts"][i][k])
@@ -206,8 +225,14 @@ def local_cluster(n_workers: int | None = None, **kwargs: Any):
     from distributed import LocalCluster
 
     n = n_workers or os.cpu_count() or 1
-    opts = {"n_workers": n, "threads_per_worker": 1, "processes": True,
-            "host": "127.0.0.1", "dashboard_address": "127.0.0.1:0", **kwargs}
+    opts = {
+        "n_workers": n,
+        "threads_per_worker": 1,
+        "processes": True,
+        "host": "127.0.0.1",
+        "dashboard_address": "127.0.0.1:0",
+        **kwargs,
+    }
     return LocalCluster(**opts)
 
 
@@ -225,4 +250,6 @@ def connect(address: str, n_workers: int | None = None):
     try:
         return Client(address, timeout="20s"), None
     except (OSError, TimeoutError) as e:
-        raise ClusterError(Errors.E023.format(address=address, detail=f"{type(e).__name__}: {e}")) from None
+        raise ClusterError(
+            Errors.E023.format(address=address, detail=f"{type(e).__name__}: {e}")
+        ) from None

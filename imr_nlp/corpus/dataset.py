@@ -26,8 +26,9 @@ import datetime as _dt
 import hashlib
 import io
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import Errors, OutputError
 from ..io import atomic_write, atomic_write_bytes
@@ -58,7 +59,7 @@ def provenance(started: _dt.datetime | None = None) -> dict[str, str]:
     """The schema metadata of a run: imr_nlp version, rules hash, start time (UTC)."""
     from .. import __version__
 
-    started = started or _dt.datetime.now(_dt.timezone.utc)
+    started = started or _dt.datetime.now(_dt.UTC)
     return {
         "imr_nlp.version": __version__,
         "imr_nlp.rules_sha256": rules_hash(),
@@ -126,16 +127,26 @@ class DatasetWriter:
 
     def _ours(self) -> list[Path]:
         f = self.folder
-        return ([*f.glob("part-*.parquet"), *(f / ERRORS_DIR).glob("*.parquet"),
-                 *(f / MANIFEST_DIR).glob("part-*.json"), f / RUN_FILE]
-                + [*f.glob(".*.tmp"), *(f / ERRORS_DIR).glob(".*.tmp"),
-                   *(f / MANIFEST_DIR).glob(".*.tmp")])
+        return [
+            *f.glob("part-*.parquet"),
+            *(f / ERRORS_DIR).glob("*.parquet"),
+            *(f / MANIFEST_DIR).glob("part-*.json"),
+            f / RUN_FILE,
+        ] + [
+            *f.glob(".*.tmp"),
+            *(f / ERRORS_DIR).glob(".*.tmp"),
+            *(f / MANIFEST_DIR).glob(".*.tmp"),
+        ]
 
     def _check_foreign(self) -> None:
         allowed = {ERRORS_DIR, MANIFEST_DIR, RUN_FILE}
-        foreign = [p.name for p in self.folder.iterdir()
-                   if p.name not in allowed and not p.name.startswith(".")
-                   and not (p.name.startswith("part-") and p.suffix == ".parquet")]
+        foreign = [
+            p.name
+            for p in self.folder.iterdir()
+            if p.name not in allowed
+            and not p.name.startswith(".")
+            and not (p.name.startswith("part-") and p.suffix == ".parquet")
+        ]
         if foreign:
             raise OutputError(Errors.E021.format(path=self.folder, names=sorted(foreign)[:3]))
 
@@ -150,8 +161,11 @@ class DatasetWriter:
         for p in [*f.glob("part-*.parquet"), *(f / ERRORS_DIR).glob("part-*.parquet")]:
             if p.stem not in committed:
                 p.unlink(missing_ok=True)
-        for p in [*f.glob(".*.tmp"), *(f / ERRORS_DIR).glob(".*.tmp"),
-                  *(f / MANIFEST_DIR).glob(".*.tmp")]:
+        for p in [
+            *f.glob(".*.tmp"),
+            *(f / ERRORS_DIR).glob(".*.tmp"),
+            *(f / MANIFEST_DIR).glob(".*.tmp"),
+        ]:
             p.unlink(missing_ok=True)
 
     def _read_run(self) -> dict[str, Any] | None:
@@ -177,15 +191,21 @@ class DatasetWriter:
             json.dump(info, f, indent=1)
 
     # -- partitions
-    def write_partition(self, n: int, records: list[dict[str, Any]],
-                        errors: list[dict[str, Any]], letters: Iterable[str]) -> None:
+    def write_partition(
+        self,
+        n: int,
+        records: list[dict[str, Any]],
+        errors: list[dict[str, Any]],
+        letters: Iterable[str],
+    ) -> None:
         """Commit partition ``n``: its errors, its records, then its manifest."""
         from ..records.schema import records_arrow_table
 
         name = _PART.format(n=n)
         table = records_arrow_table(records, self.schema)
-        _write_parquet(self.folder / ERRORS_DIR / f"{name}.parquet", errors_table(errors,
-                                                                             self.errors_schema))
+        _write_parquet(
+            self.folder / ERRORS_DIR / f"{name}.parquet", errors_table(errors, self.errors_schema)
+        )
         _write_parquet(self.folder / f"{name}.parquet", table)
         letters = list(letters)
         with atomic_write(self.folder / MANIFEST_DIR / f"{name}.json") as f:
@@ -194,8 +214,9 @@ class DatasetWriter:
         self.n_records += table.num_rows
 
     def write_input_errors(self, errors: list[dict[str, Any]]) -> None:
-        _write_parquet(self.folder / ERRORS_DIR / INPUTS_ERRORS,
-                       errors_table(errors, self.errors_schema))
+        _write_parquet(
+            self.folder / ERRORS_DIR / INPUTS_ERRORS, errors_table(errors, self.errors_schema)
+        )
 
     def finish(self, counts: dict[str, Any]) -> None:
         run = self._read_run() or {"meta": self.meta}
@@ -209,8 +230,9 @@ def errors_table(errors: list[dict[str, Any]], schema=None):
     from ..records.schema import ERROR_FIELDS, errors_arrow_schema
 
     schema = schema if schema is not None else errors_arrow_schema()
-    return pa.Table.from_pydict({k: [e.get(k) for e in errors] for k in ERROR_FIELDS},
-                                schema=schema)
+    return pa.Table.from_pydict(
+        {k: [e.get(k) for e in errors] for k in ERROR_FIELDS}, schema=schema
+    )
 
 
 def _write_parquet(path: Path, table) -> None:
@@ -224,7 +246,9 @@ def _write_parquet(path: Path, table) -> None:
 def committed_parts(folder: str | Path) -> list[Path]:
     """The record files of the committed partitions of a dataset folder, in order."""
     folder = Path(folder)
-    return [folder / f"{m.stem}.parquet" for m in sorted((folder / MANIFEST_DIR).glob("part-*.json"))]
+    return [
+        folder / f"{m.stem}.parquet" for m in sorted((folder / MANIFEST_DIR).glob("part-*.json"))
+    ]
 
 
 def read_errors(folder: str | Path):
@@ -242,4 +266,3 @@ def read_errors(folder: str | Path):
     schema = errors_arrow_schema()
     tables = [pq.read_table(p, schema=schema) for p in paths]
     return pa.concat_tables(tables or [schema.empty_table()]).to_pandas()
-

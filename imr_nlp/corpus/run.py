@@ -25,7 +25,7 @@ def default_batch_size(n_letters: int, n_workers: int) -> int:
 
 def make_tasks(files: list[Path], given: Any) -> list[Task]:
     """One ``Task`` per letter, with its ``doc_id`` by the rule of ``io.letter_ids``."""
-    paths = [given] if isinstance(given, (str, os.PathLike)) else list(given)
+    paths: list[Any] = [given] if isinstance(given, (str, os.PathLike)) else list(given)
     ids = letter_ids(files, input_root(paths))
     return [Task(str(p), os.path.realpath(p), i) for p, i in zip(files, ids, strict=True)]
 
@@ -59,7 +59,7 @@ def run_corpus(
     todo = [t for t in tasks if t.key not in writer.done]
     batch_size = batch_size or default_batch_size(len(todo), n_workers)
     part_size = max(part_size, batch_size)
-    groups = [todo[i:i + part_size] for i in range(0, len(todo), part_size)]
+    groups = [todo[i : i + part_size] for i in range(0, len(todo), part_size)]
     n_batches = [-(-len(g) // batch_size) for g in groups]
     first = writer.next_part
     bar = _progress(len(todo), progress)
@@ -67,7 +67,7 @@ def run_corpus(
     def batches() -> Iterator[tuple[tuple[int, int], list[Task]]]:
         for k, g in enumerate(groups):
             for j in range(n_batches[k]):
-                yield (k, j), g[j * batch_size:(j + 1) * batch_size]
+                yield (k, j), g[j * batch_size : (j + 1) * batch_size]
 
     got: dict[int, dict[int, dict]] = {}
     for (k, j), result in engine.run(batches()):
@@ -93,8 +93,15 @@ def run_corpus(
             msg = Errors.E019.format(path=t.path, stage="processing", detail="no result")
             inputs.append(error_row(t, "error", "not_processed", msg))
     for p in others:
-        inputs.append({"source_path": str(p), "doc_id": None, "level": "warning",
-                       "reason": "unsupported", "message": Errors.E014.format(path=p, suffix=p.suffix)})
+        inputs.append(
+            {
+                "source_path": str(p),
+                "doc_id": None,
+                "level": "warning",
+                "reason": "unsupported",
+                "message": Errors.E014.format(path=p, suffix=p.suffix),
+            }
+        )
     writer.write_input_errors(inputs)
     summary = Summary(out=str(folder), errors_file=str(Path(folder) / "_errors"))
     errors = read_errors(folder)
@@ -105,8 +112,14 @@ def run_corpus(
     summary.records = writer.n_records
     summary.resumed = resumed
     summary.seconds = time.perf_counter() - t0
-    writer.finish({"letters": summary.letters, "records": summary.records,
-                   "failed": len(summary.failures), "warnings": len(summary.warnings)})
+    writer.finish(
+        {
+            "letters": summary.letters,
+            "records": summary.records,
+            "failed": len(summary.failures),
+            "warnings": len(summary.warnings),
+        }
+    )
     return summary
 
 

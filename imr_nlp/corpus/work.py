@@ -69,8 +69,13 @@ def split_letters(text: str, max_length: int) -> list[str]:
 
 def error_row(task: Task, level: str, reason: str, message: str, doc_id: str | None = None):
     """A row of the errors table (``records.schema.ERROR_FIELDS``)."""
-    return {"source_path": task.path, "doc_id": doc_id or task.doc_id, "level": level,
-            "reason": reason, "message": message}
+    return {
+        "source_path": task.path,
+        "doc_id": doc_id or task.doc_id,
+        "level": level,
+        "reason": reason,
+        "message": message,
+    }
 
 
 def run_batch(nlp: Any, tasks: list[Task]) -> dict[str, list]:
@@ -105,13 +110,18 @@ def run_letter(nlp: Any, task: Task) -> tuple[list[dict[str, Any]], list[dict[st
         msg = Errors.E019.format(path=task.path, stage="reading", detail=f"{type(e).__name__}: {e}")
         return [], [error_row(task, "error", "read_error", msg)]
     for m in letter.warnings:
-        errors.append(error_row(task, "warning", _READ_WARNING_REASONS.get(m[:6], "read_warning"), m))
+        errors.append(
+            error_row(task, "warning", _READ_WARNING_REASONS.get(m[:6], "read_warning"), m)
+        )
     text = letter.text
     n_bad = len(_SURROGATES.findall(text))
     if n_bad:
         text = _SURROGATES.sub("\ufffd", text)
-        errors.append(error_row(task, "warning", "bad_characters",
-                                Warnings.W005.format(path=task.path, n=n_bad)))
+        errors.append(
+            error_row(
+                task, "warning", "bad_characters", Warnings.W005.format(path=task.path, n=n_bad)
+            )
+        )
     max_length = nlp.max_length
     pieces = split_letters(text, max_length)
     records: list[dict[str, Any]] = []
@@ -127,14 +137,22 @@ def run_letter(nlp: Any, task: Task) -> tuple[list[dict[str, Any]], list[dict[st
             doc._.imr_source_path = task.path
             doc = nlp(doc)
         except Exception as e:
-            msg = Errors.E019.format(path=task.path, stage="processing",
-                                     detail=f"{type(e).__name__}: {e}")
+            msg = Errors.E019.format(
+                path=task.path, stage="processing", detail=f"{type(e).__name__}: {e}"
+            )
             errors.append(error_row(task, "error", "pipeline_error", msg, doc_id))
             continue
         recs = doc._.imr_requests or []
         if not recs:
-            errors.append(error_row(task, "warning", "no_decision_section",
-                                    Warnings.W002.format(doc_id=doc_id), doc_id))
+            errors.append(
+                error_row(
+                    task,
+                    "warning",
+                    "no_decision_section",
+                    Warnings.W002.format(doc_id=doc_id),
+                    doc_id,
+                )
+            )
         for r in recs:
             r["doc_id"] = doc_id
             r["source_path"] = task.path

@@ -39,7 +39,9 @@ class RuleFiles:
             return {n: load_patterns(n) for n in self.rule_files}
         path = Path(rules_path)
         if path.is_dir():
-            return {n: read_jsonl(path / f"{n}.jsonl", required=SCHEMAS[n]) for n in self.rule_files}
+            return {
+                n: read_jsonl(path / f"{n}.jsonl", required=SCHEMAS[n]) for n in self.rule_files
+            }
         if len(self.rule_files) != 1:
             # several rule files are read from a folder
             raise PatternFileError(Errors.E001.format(path=path / f"{self.rule_files[0]}.jsonl"))
@@ -81,7 +83,12 @@ class RuleFiles:
     def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> Any:
         folder = ensure_path(path)
         # a pipeline saved before a rule file existed takes the package's rows of that file
-        self._take({n: read_jsonl(folder / f"{n}.jsonl", required=SCHEMAS[n])
-                    if (folder / f"{n}.jsonl").is_file() else load_patterns(n)
-                    for n in self.rule_files})
+        self._take(
+            {
+                n: read_jsonl(folder / f"{n}.jsonl", required=SCHEMAS[n])
+                if (folder / f"{n}.jsonl").is_file()
+                else load_patterns(n)
+                for n in self.rule_files
+            }
+        )
         return self

@@ -41,7 +41,9 @@ def _medspacy_rules() -> list[dict[str, Any]]:
     rows = json.loads(path.read_text(encoding="utf8"))["context_rules"]
     for row in rows:
         row.setdefault("allowed_types", GENERAL_TYPES)
-        row["allowed_types"] = [t for t in row["allowed_types"] if t in GENERAL_TYPES] or GENERAL_TYPES
+        row["allowed_types"] = [
+            t for t in row["allowed_types"] if t in GENERAL_TYPES
+        ] or GENERAL_TYPES
     return rows
 
 
@@ -89,7 +91,11 @@ class Context(RuleFiles):
         )
         expanded = [_as_phrase(d, self.nlp) for r in rules for d in _expand_sets(_rule_dict(r))]
         self.matcher = rule_matcher(
-            self.nlp, self.name, [ConTextRule.from_dict(d) for d in expanded], attr="LOWER", prune=False
+            self.nlp,
+            self.name,
+            [ConTextRule.from_dict(d) for d in expanded],
+            attr="LOWER",
+            prune=False,
         )
 
     def __call__(self, doc: Doc) -> Doc:
@@ -146,8 +152,18 @@ class Context(RuleFiles):
 
 
 def _rule_dict(row: dict[str, Any]) -> dict[str, Any]:
-    keep = ("literal", "category", "pattern", "direction", "allowed_types", "excluded_types",
-            "max_scope", "max_targets", "terminated_by", "metadata")
+    keep = (
+        "literal",
+        "category",
+        "pattern",
+        "direction",
+        "allowed_types",
+        "excluded_types",
+        "max_scope",
+        "max_targets",
+        "terminated_by",
+        "metadata",
+    )
     out = {k: row[k] for k in keep if k in row and row[k] is not None}
     for k in ("allowed_types", "excluded_types", "terminated_by"):
         if k in out:
@@ -171,8 +187,15 @@ def _expand_sets(rule: dict[str, Any], *, limit: int = 256) -> list[dict[str, An
         low = tok.get("LOWER")
         op = tok.get("OP")
         orth = tok.get("ORTH")
-        if isinstance(orth, str) and not any(c.isalnum() for c in orth) and set(tok) <= {"ORTH", "OP"}:
-            low, tok = orth, {"LOWER": orth, **({"OP": op} if op else {})}  # punctuation: same in LOWER
+        if (
+            isinstance(orth, str)
+            and not any(c.isalnum() for c in orth)
+            and set(tok) <= {"ORTH", "OP"}
+        ):
+            low, tok = (
+                orth,
+                {"LOWER": orth, **({"OP": op} if op else {})},
+            )  # punctuation: same in LOWER
         if not set(tok) <= {"LOWER", "OP"} or op not in (None, "?"):
             options.append([tok])
             continue
@@ -219,11 +242,17 @@ def _as_phrase(rule: dict[str, Any], nlp: Language) -> dict[str, Any]:
 
 @imr_factory(
     "imr_context",
-    assigns=["span._.is_negated", "span._.imr_is_non_certified", "span._.imr_is_not_recommended",
-             "span._.imr_modifiers"],
+    assigns=[
+        "span._.is_negated",
+        "span._.imr_is_non_certified",
+        "span._.imr_is_not_recommended",
+        "span._.imr_modifiers",
+    ],
     default_config={"use_medspacy_rules": True, "keep_graph": False},
 )
-def make_context(nlp: Language, name: str, *, use_medspacy_rules: bool, keep_graph: bool) -> Context:
+def make_context(
+    nlp: Language, name: str, *, use_medspacy_rules: bool, keep_graph: bool
+) -> Context:
     """Factory of the imr_context component.
 
     keep_graph (bool): keep medspaCy's ConTextGraph and modifier objects on the doc

@@ -46,8 +46,16 @@ from ._rules import RuleFiles
 from .abbreviations import relabel_abbreviations
 from .sentences import sentence_ids
 
-RULE_FILES = ("drugs", "drug_classes", "drug_class_rules", "dosage", "guidelines", "diagnoses", "necessity",
-              "span_filters")
+RULE_FILES = (
+    "drugs",
+    "drug_classes",
+    "drug_class_rules",
+    "dosage",
+    "guidelines",
+    "diagnoses",
+    "necessity",
+    "span_filters",
+)
 HIGH = frozenset({"GUIDELINE", "OUTCOME", "NECESSITY"})  # win every overlap
 _ONE_WORD = re.compile(r"^[a-z]+$")
 ANCHORED = {"FREQUENCY", "STRENGTH"}
@@ -63,7 +71,9 @@ NEAR_DRUG_BEFORE = 40  # characters before a DRUG where near_drug rules (dosage)
 NEAR_DRUG_AFTER = 240  # characters after a DRUG where near_drug rules may match
 SPAN_FILTER_AFTER = 80  # characters after a span that span_filters "followed_by" rows see
 SPAN_FILTER_BEFORE = 160  # characters before a span that span_filters "preceded_by" rows see
-CLASS_NOT_AFTER_WINDOW = 12  # characters before a class word that drug_class_rules "not_after" rows see
+CLASS_NOT_AFTER_WINDOW = (
+    12  # characters before a class word that drug_class_rules "not_after" rows see
+)
 STRENGTH_BEFORE_DRUG = 3  # tokens a STRENGTH may stand before its DRUG ("10 mg of Norco")
 CLASS_MODIFIER_GAP = 2  # tokens between two class words for the first to modify the second
 
@@ -126,8 +136,12 @@ class Entities(RuleFiles):
             if row["kind"] == "term":
                 groups.setdefault("DIAGNOSIS||", []).append(row["pattern"])
         class_rules = rules["drug_class_rules"]
-        self._class_modifiers = [re.compile(r["pattern"]) for r in class_rules if r["kind"] == "modifier"]
-        self._class_not_after = [re.compile(r["pattern"]) for r in class_rules if r["kind"] == "not_after"]
+        self._class_modifiers = [
+            re.compile(r["pattern"]) for r in class_rules if r["kind"] == "modifier"
+        ]
+        self._class_not_after = [
+            re.compile(r["pattern"]) for r in class_rules if r["kind"] == "not_after"
+        ]
         self._followed_by: dict[str, list[re.Pattern[str]]] = {}
         self._preceded_by: dict[str, list[re.Pattern[str]]] = {}
         for r in rules["span_filters"]:
@@ -157,13 +171,20 @@ class Entities(RuleFiles):
         # misspellings are looked for only near the curated names (not the dictionary's
         # foreign and historical synonyms)
         curated = {r["pattern"] for r in rules["drugs"] if "source" not in r}
-        self._fuzzy = _FuzzyIndex({vocab.strings[h]: k for h, k in single.items()
-                                   if self.lexicon[k][0] == "DRUG" and vocab.strings[h] in curated})
+        self._fuzzy = _FuzzyIndex(
+            {
+                vocab.strings[h]: k
+                for h, k in single.items()
+                if self.lexicon[k][0] == "DRUG" and vocab.strings[h] in curated
+            }
+        )
         self._single_hashes = numpy.array(sorted(single), dtype="uint64")
         self._single_keys = single
         regex_rows = rules["dosage"] + rules["necessity"]
         self.regex_rules = compile_rules([r for r in regex_rows if r.get("scope") != "near_drug"])
-        self.near_drug_rules = compile_rules([r for r in regex_rows if r.get("scope") == "near_drug"])
+        self.near_drug_rules = compile_rules(
+            [r for r in regex_rows if r.get("scope") == "near_drug"]
+        )
         self.guidelines = GuidelineFinder(rules["guidelines"])
         self.diagnoses = DiagnosisLists(rules["diagnoses"])
 
@@ -181,7 +202,9 @@ class Entities(RuleFiles):
         found = [(strings[m], s, e) for m, s, e in self.matcher(doc)]
         if len(self._single_hashes):
             lower = doc.to_array("LOWER")
-            pos = numpy.searchsorted(self._single_hashes, lower).clip(0, len(self._single_hashes) - 1)
+            pos = numpy.searchsorted(self._single_hashes, lower).clip(
+                0, len(self._single_hashes) - 1
+            )
             for i in numpy.flatnonzero(self._single_hashes[pos] == lower):
                 found.append((self._single_keys[int(lower[i])], int(i), int(i) + 1))
         found.extend(self._broken_phrases(doc, text))
@@ -256,9 +279,18 @@ class Entities(RuleFiles):
                     tail = [w for _, w in right[:j]]
                     joins = [" ".join(words + tail)]
                     if words[-1].endswith("-"):  # a hyphen at the line end: kept or soft
-                        joins = [" ".join(words[:-1] + [words[-1] + tail[0]] + tail[1:]),
-                                 " ".join(words[:-1] + [words[-1][:-1] + tail[0]] + tail[1:])]
-                    key = next((self._by_words[j_.lower()] for j_ in joins if j_.lower() in self._by_words), None)
+                        joins = [
+                            " ".join(words[:-1] + [words[-1] + tail[0]] + tail[1:]),
+                            " ".join(words[:-1] + [words[-1][:-1] + tail[0]] + tail[1:]),
+                        ]
+                    key = next(
+                        (
+                            self._by_words[j_.lower()]
+                            for j_ in joins
+                            if j_.lower() in self._by_words
+                        ),
+                        None,
+                    )
                     if key is not None:
                         best = (key, left[i][0], right[j - 1][0])
                         break
@@ -280,9 +312,13 @@ class Entities(RuleFiles):
         drop = set()
         for a in classes:
             for b in classes:
-                if b.end == a.end and b.start > a.start and all(
-                    any(r.match(t.lower_) for r in self._class_modifiers) or t.is_space
-                    for t in a.doc[a.start : b.start]
+                if (
+                    b.end == a.end
+                    and b.start > a.start
+                    and all(
+                        any(r.match(t.lower_) for r in self._class_modifiers) or t.is_space
+                        for t in a.doc[a.start : b.start]
+                    )
                 ):
                     drop.add((a.start, a.end))
         return [s for s in spans if s.label_ != "DRUG_CLASS" or (s.start, s.end) not in drop]
@@ -293,25 +329,28 @@ class Entities(RuleFiles):
         after = text[span.end_char : span.end_char + SPAN_FILTER_AFTER]
         if any(r.match(after) for r in self._followed_by.get(label, ())):
             return False
-        if label == "DIAGNOSIS" and (self.diagnoses.denied_before(text, span.start_char)
-                                     or self.diagnoses.absent_after(text, span.end_char)):
+        if label == "DIAGNOSIS" and (
+            self.diagnoses.denied_before(text, span.start_char)
+            or self.diagnoses.absent_after(text, span.end_char)
+        ):
             return False
         before = text[max(0, span.start_char - SPAN_FILTER_BEFORE) : span.start_char]
         if any(r.search(before) for r in self._preceded_by.get(label, ())):
             return False
-        if label == "DRUG_CLASS" and any(
-            r.search(before[-CLASS_NOT_AFTER_WINDOW:]) for r in self._class_not_after
-        ):
-            return False
-        return True
+        return not (
+            label == "DRUG_CLASS"
+            and any(r.search(before[-CLASS_NOT_AFTER_WINDOW:]) for r in self._class_not_after)
+        )
 
     def __call__(self, doc: Doc) -> Doc:
         if len(doc) == 0:
             return doc
         text = doc.text
-        earlier = [] if self.overwrite_ents else [
-            e for e in doc.ents if self.fill_labels is None or e.label_ in self.fill_labels
-        ]
+        earlier = (
+            []
+            if self.overwrite_ents
+            else [e for e in doc.ents if self.fill_labels is None or e.label_ in self.fill_labels]
+        )
         cands = [s for s in self.candidates(doc, text) if self.keep(s, text)]
         chosen = _class_before_class(_resolve(self._strip_class_modifiers(cands)))
         chosen = self._anchor_doses(doc, chosen)
@@ -330,15 +369,16 @@ class Entities(RuleFiles):
         drugs = [s for s in spans if s.label_ == "DRUG"]
         kept = []
         for s in spans:
-            if s.label_ in ANCHORED or (s.label_ == "QUANTITY" and not s.text.startswith("#")
-                                        and not s.text[:1].isdigit()):
+            if s.label_ in ANCHORED or (
+                s.label_ == "QUANTITY" and not s.text.startswith("#") and not s.text[:1].isdigit()
+            ):
                 ok = False
                 for d in drugs:
                     if sent_id[d.start] != sent_id[s.start]:
                         continue
-                    if 0 <= s.start - d.end <= self.dose_window:
-                        ok = True
-                    elif s.label_ == "STRENGTH" and 0 <= d.start - s.end <= STRENGTH_BEFORE_DRUG:
+                    after = 0 <= s.start - d.end <= self.dose_window
+                    before = s.label_ == "STRENGTH" and 0 <= d.start - s.end <= STRENGTH_BEFORE_DRUG
+                    if after or before:
                         ok = True
                     if ok:
                         break
@@ -361,7 +401,9 @@ def _resolve(spans: list[Span]) -> list[Span]:
     taken: set[int] = set()
     for s in high:
         taken.update(range(s.start, s.end))
-    rest = [s for s in spans if s.label_ not in HIGH and not taken.intersection(range(s.start, s.end))]
+    rest = [
+        s for s in spans if s.label_ not in HIGH and not taken.intersection(range(s.start, s.end))
+    ]
     return high + filter_spans(rest)
 
 
@@ -398,7 +440,7 @@ class _FuzzyIndex:
 
 
 def _deletes(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 def _class_before_class(spans: list[Span]) -> list[Span]:
@@ -406,7 +448,7 @@ def _class_before_class(spans: list[Span]) -> list[Span]:
     gives ``analgesics``): the first is not a DRUG_CLASS."""
     classes = sorted((s for s in spans if s.label_ == "DRUG_CLASS"), key=lambda s: s.start)
     drop = set()
-    for a, b in zip(classes, classes[1:]):
+    for a, b in zip(classes, classes[1:], strict=False):
         gap = a.doc.text[a.end_char : b.start_char] if b.start - a.end <= CLASS_MODIFIER_GAP else ""
         if gap and gap.isspace():
             drop.add(a.start)
@@ -415,9 +457,15 @@ def _class_before_class(spans: list[Span]) -> list[Span]:
 
 @imr_factory(
     "imr_entities",
-    assigns=["doc.ents", "span._.imr_generic", "span._.imr_drug_class",
-             "span._.imr_guideline_source", "span._.imr_guideline_pages", "span._.imr_outcome",
-             "span._.imr_long_form"],
+    assigns=[
+        "doc.ents",
+        "span._.imr_generic",
+        "span._.imr_drug_class",
+        "span._.imr_guideline_source",
+        "span._.imr_guideline_pages",
+        "span._.imr_outcome",
+        "span._.imr_long_form",
+    ],
     default_config={"dose_window": 16, "overwrite_ents": True, "fill_labels": None},
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )

@@ -99,10 +99,12 @@ class Reasons(RuleFiles):
         return doc
 
 
-@imr_factory("imr_reasons", assigns=["doc._.imr_requests", "doc.spans"],
-             requires=["doc._.imr_requests"], default_config={"use_model": True})
+@imr_factory(
+    "imr_reasons",
+    assigns=["doc._.imr_requests", "doc.spans"],
+    requires=["doc._.imr_requests"],
+    default_config={"use_model": True},
+)
 def make_reasons(nlp: Language, name: str, use_model: bool) -> Reasons:
     """Factory of the imr_reasons component (use_model: add the shipped classifier to the cues)."""
     return Reasons(nlp, name, use_model)
-
-

@@ -50,7 +50,9 @@ class Requests:
 
     def __call__(self, doc: Doc) -> Doc:
         doc._.imr_requests = build_requests(doc, structure_of(self.nlp))
-        doc.spans[ITEMS_KEY] = item_spans(doc, doc._.imr_structure["items"] if doc._.imr_structure else [])
+        doc.spans[ITEMS_KEY] = item_spans(
+            doc, doc._.imr_structure["items"] if doc._.imr_structure else []
+        )
         warnings = []
         if not doc._.imr_requests:
             warnings.append(Warnings.W002.format(doc_id=doc._.imr_doc_id))

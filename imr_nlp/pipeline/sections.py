@@ -75,8 +75,13 @@ class Sections(RuleFiles):
         if rules_path is None:
             return {"sections": structure_of(self.nlp).sections}
         rows = read_jsonl(rules_path)
-        return {"sections": [{"category": r["category"], "literal": r["literal"]} for r in rows
-                             if r.get("kind", "section") == "section" and "literal" in r]}
+        return {
+            "sections": [
+                {"category": r["category"], "literal": r["literal"]}
+                for r in rows
+                if r.get("kind", "section") == "section" and "literal" in r
+            ]
+        }
 
     def set_rules(self, rules: list[dict[str, Any]]) -> None:
         """(Re)build the Sectionizer from section titles (``category``, ``literal``): the

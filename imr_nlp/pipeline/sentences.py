@@ -18,7 +18,6 @@ The result is written as ``SENT_START`` in one array operation, so
 ``doc.sents`` and medspaCy's ConText (which scopes by sentence) work as usual.
 """
 
-
 import re
 from bisect import bisect_left
 from typing import Any
@@ -61,12 +60,16 @@ class SentenceSplitter(RuleFiles):
         self.abbreviations = {r["pattern"].lower() for r in rules if r["kind"] == "abbreviation"}
         starts = [r["pattern"] for r in rules if r["kind"] == "line_start"]
         own = [r["pattern"] for r in rules if r["kind"] == "own_line"]
-        self._line_start = re.compile(
-            r"^[ \t\f]*(?:" + "|".join(starts) + ")", re.MULTILINE
-        ) if starts else None
-        self._own_line = re.compile(
-            r"^[ \t\f]*(?:" + "|".join(f"(?:{p})" for p in own) + r")[ \t\f]*$", re.MULTILINE
-        ) if own else None
+        self._line_start = (
+            re.compile(r"^[ \t\f]*(?:" + "|".join(starts) + ")", re.MULTILINE) if starts else None
+        )
+        self._own_line = (
+            re.compile(
+                r"^[ \t\f]*(?:" + "|".join(f"(?:{p})" for p in own) + r")[ \t\f]*$", re.MULTILINE
+            )
+            if own
+            else None
+        )
 
     def boundaries(self, text: str) -> list[int]:
         """Character offsets where sentences start.
@@ -89,8 +92,8 @@ class SentenceSplitter(RuleFiles):
         para = _PARA_PDF if _is_pdf_style(text) else _PARA_PLAIN
         for m in para.finditer(text):
             # a page break inside a sentence ("is not \n\n\n\nmedically necessary") is no boundary
-            prev_char = text[:m.start()].rstrip()[-1:]
-            next_char = text[m.end():m.end() + 1]
+            prev_char = text[: m.start()].rstrip()[-1:]
+            next_char = text[m.end() : m.end() + 1]
             if next_char.islower() and (prev_char.isalnum() or prev_char in ",;-/("):
                 continue
             starts.add(m.end())

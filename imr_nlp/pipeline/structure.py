@@ -10,7 +10,6 @@ component that reads structure: sentences, sections, entities and records.
 of each disputed item) and ``regions`` (guideline lines and rationales).
 """
 
-
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +33,13 @@ class LetterStructure:
         self.name = name
         self.structure = Structure(load_patterns("structure"))
 
-    def initialize(self, get_examples: Any = None, *, nlp: Language | None = None,
-                   rules_path: str | Path | None = None) -> None:
+    def initialize(
+        self,
+        get_examples: Any = None,
+        *,
+        nlp: Language | None = None,
+        rules_path: str | Path | None = None,
+    ) -> None:
         """Take the structure from ``rules_path`` (a file like ``patterns/structure.jsonl``,
         ``[initialize.components.imr_structure] rules_path`` in a config); None keeps the
         package's own. The components that read structure take it from here."""

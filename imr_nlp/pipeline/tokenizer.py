@@ -8,7 +8,8 @@ live in ``patterns/tokenizer.jsonl``.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import spacy
 from spacy.lang.en import English

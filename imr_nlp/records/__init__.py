@@ -11,13 +11,30 @@ The items themselves (headers, regions, modified requests) are found by
 
 from ..rules.dates import iso_date
 from .build import (
-    SentenceBounds, build_requests, category, find_items, item_fields, letter_fields,
+    SentenceBounds,
+    build_requests,
+    category,
+    find_items,
+    item_fields,
+    letter_fields,
 )
 from .normalize import count, doses_per_day, strength_mg
 from .schema import CATEGORIES, DRUG_CLASSES, DTYPES, FIELDS, records_dataframe
 
 __all__ = [
-    "CATEGORIES", "DRUG_CLASSES", "DTYPES", "FIELDS", "SentenceBounds", "build_requests",
-    "category", "count", "doses_per_day", "find_items", "item_fields", "iso_date",
-    "letter_fields", "records_dataframe", "strength_mg",
+    "CATEGORIES",
+    "DRUG_CLASSES",
+    "DTYPES",
+    "FIELDS",
+    "SentenceBounds",
+    "build_requests",
+    "category",
+    "count",
+    "doses_per_day",
+    "find_items",
+    "item_fields",
+    "iso_date",
+    "letter_fields",
+    "records_dataframe",
+    "strength_mg",
 ]

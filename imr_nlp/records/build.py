@@ -40,11 +40,17 @@ _MENTION_ENDS = ("DRUG", "DRUG_CLASS", "GUIDELINE", "DIAGNOSIS", "OUTCOME", "NEC
 @lru_cache(maxsize=1)
 def _rules() -> dict[str, Any]:
     rows = load_patterns("records")
-    regex = {r["key"]: re.compile(r["value"].replace("{date}", DATE)) for r in rows if r["kind"] == "regex"}
+    regex = {
+        r["key"]: re.compile(r["value"].replace("{date}", DATE))
+        for r in rows
+        if r["kind"] == "regex"
+    }
     return {
         "regex": regex,
         "sex": {r["key"]: r["value"] for r in rows if r["kind"] == "sex"},
-        "categories": [(re.compile(r["pattern"]), r["category"]) for r in load_patterns("categories")],
+        "categories": [
+            (re.compile(r["pattern"]), r["category"]) for r in load_patterns("categories")
+        ],
     }
 
 
@@ -76,8 +82,14 @@ def build_requests(doc: Doc, structure: Structure | None = None) -> list[dict[st
     regions = [tuple(r) for r in layout["regions"]]
     records = []
     for i, item in enumerate(items):
-        rec: dict[str, Any] = {"doc_id": doc._.imr_doc_id, "request_index": i, "decision_reasons": []}
-        rec.update(item_fields(doc, ents, item, text, regions=regions, bounds=bounds, structure=structure))
+        rec: dict[str, Any] = {
+            "doc_id": doc._.imr_doc_id,
+            "request_index": i,
+            "decision_reasons": [],
+        }
+        rec.update(
+            item_fields(doc, ents, item, text, regions=regions, bounds=bounds, structure=structure)
+        )
         rec.update(letter)
         rec["warnings"] = _check(rec)
         records.append({k: rec.get(k) for k in FIELDS})
@@ -112,10 +124,15 @@ def item_fields(
     rs, re_ = item["region"]
     in_header = [e for e in ents if e.start_char >= hs and e.end_char <= he]
     drugs = [e for e in in_header if e.label_ == "DRUG"]
-    first = {lab: next((e for e in in_header if e.label_ == lab), None) for lab in ("STRENGTH", "QUANTITY", "FREQUENCY")}
+    first = {
+        lab: next((e for e in in_header if e.label_ == lab), None)
+        for lab in ("STRENGTH", "QUANTITY", "FREQUENCY")
+    }
     out: dict[str, Any] = {
-        "request_text": item["request_text"], "outcome": item["outcome"],
-        "original_request": item.get("original_request"), "authorized": item.get("authorized"),
+        "request_text": item["request_text"],
+        "outcome": item["outcome"],
+        "original_request": item.get("original_request"),
+        "authorized": item.get("authorized"),
     }
     if drugs:
         generics = [d._.imr_generic or d.text.lower() for d in drugs]
@@ -152,28 +169,30 @@ def item_fields(
     ca = mine.get("claims_administrator_guideline")
     imr = mine.get("imr_guideline")
     rat = mine.get("decision_rationale")
-    out["claims_administrator_guideline"] = collapse(text[ca[0]:ca[1]]) if ca else None
-    out["imr_guideline"] = collapse(text[imr[0]:imr[1]]) if imr else None
+    out["claims_administrator_guideline"] = collapse(text[ca[0] : ca[1]]) if ca else None
+    out["imr_guideline"] = collapse(text[imr[0] : imr[1]]) if imr else None
     out.update(_guideline(ents, structure, out["imr_guideline"], (imr, rat, ca)))
-    out["rationale"] = text[rat[0]:rat[1]].strip() if rat else None
+    out["rationale"] = text[rat[0] : rat[1]].strip() if rat else None
     nec_region = rat or item.get("conclusion") or (rs, re_)
-    necs = [e for e in ents if e.label_ == "NECESSITY" and nec_region[0] <= e.start_char < nec_region[1]]
+    necs = [
+        e for e in ents if e.label_ == "NECESSITY" and nec_region[0] <= e.start_char < nec_region[1]
+    ]
     if not necs and item.get("conclusion"):
         cs, ce = item["conclusion"]
         necs = [e for e in ents if e.label_ == "NECESSITY" and cs <= e.start_char < ce]
     if necs and Span.has_extension("is_negated"):
         out["necessity_negated"] = bool(necs[-1]._.is_negated)
     else:
-        last = None
-        if rat:
-            for last in _rules()["regex"]["conclusion"].finditer(text, rat[0], rat[1]):
-                pass
+        conclusions = list(_rules()["regex"]["conclusion"].finditer(text, *rat)) if rat else []
+        last = conclusions[-1] if conclusions else None
         out["necessity_negated"] = bool(last.group("not")) if last is not None else None
     return out
 
 
 def _guideline(
-    ents: list[Span], structure: Structure, imr_line: str | None,
+    ents: list[Span],
+    structure: Structure,
+    imr_line: str | None,
     regions: tuple[tuple[int, int] | None, ...],
 ) -> dict[str, Any]:
     """Guideline fields: from the MAXIMUS line as the structure reads it; where the line does
@@ -182,10 +201,18 @@ def _guideline(
     g = None
     for region in regions:
         if region is not None and g is None:
-            g = next((e for e in ents if e.label_ == "GUIDELINE" and region[0] <= e.start_char < region[1]), None)
+            g = next(
+                (
+                    e
+                    for e in ents
+                    if e.label_ == "GUIDELINE" and region[0] <= e.start_char < region[1]
+                ),
+                None,
+            )
     out = {
         "guideline_source": g._.imr_guideline_source if g is not None else None,
-        "guideline_document": None, "guideline_sections": None,
+        "guideline_document": None,
+        "guideline_sections": None,
         "guideline_pages": g._.imr_guideline_pages if g is not None else None,
     }
     if imr_line:
@@ -200,24 +227,36 @@ def _guideline(
 
 
 def _tied_mention(
-    doc: Doc, ents: list[Span], drug: Span, strength: Span | None, item: dict, bounds: "SentenceBounds"
+    doc: Doc,
+    ents: list[Span],
+    drug: Span,
+    strength: Span | None,
+    item: dict,
+    bounds: SentenceBounds,
 ) -> dict[str, Span]:
     """Quantity/frequency of the same request named elsewhere: same drug and same strength,
     in one mention (before the next drug), outside the decision section's other items."""
-    key = (drug._.imr_generic or drug.text.lower(), norm_strength(strength.text) if strength is not None else None)
+    key = (
+        drug._.imr_generic or drug.text.lower(),
+        norm_strength(strength.text) if strength is not None else None,
+    )
     if key[1] is None:
         return {}
     hs = item["header"][0]
     found: dict[str, Span] = {}
     for i, e in enumerate(ents):
-        if e.label_ != "DRUG" or e.start_char >= hs or (e._.imr_generic or e.text.lower()) != key[0]:
+        if (
+            e.label_ != "DRUG"
+            or e.start_char >= hs
+            or (e._.imr_generic or e.text.lower()) != key[0]
+        ):
             continue
         # tied to the request: the sentence speaks of the request, not of a medication list
         s, t = bounds.tokens_of(e.start)
         if not _rules()["regex"]["request_words"].search(doc[s:t].text):
             continue
         mention = []
-        for f in ents[i + 1:i + 1 + TIED_MAX_ENTITIES]:
+        for f in ents[i + 1 : i + 1 + TIED_MAX_ENTITIES]:
             if f.label_ in _MENTION_ENDS:
                 break
             if f.start - e.end > TIED_MAX_TOKENS:
@@ -243,13 +282,25 @@ def category(request_text: str, *, has_drug: bool) -> str:
 
 
 def letter_fields(
-    doc: Doc, text: str, bounds: SentenceBounds | None = None, *, header: dict[str, Any] | None = None
+    doc: Doc,
+    text: str,
+    bounds: SentenceBounds | None = None,
+    *,
+    header: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fields of the whole letter, repeated on each of its records."""
     rx = _rules()["regex"]
     header = header if header is not None else letter_structure(doc)["header"]
-    out: dict[str, Any] = {k: header.get(k) for k in (
-        "case_number", "decision_date", "date_assigned", "application_received", "priority")}
+    out: dict[str, Any] = {
+        k: header.get(k)
+        for k in (
+            "case_number",
+            "decision_date",
+            "date_assigned",
+            "application_received",
+            "priority",
+        )
+    }
     m = rx["states_label"].search(text)
     if m:
         out["reviewer_states"] = _split_list(_label_value(text, m))
@@ -261,7 +312,10 @@ def letter_fields(
         out["reviewer_specialties"] = _split_list(_label_value(text, m))
     else:
         out["reviewer_specialties"] = [
-            collapse(x.group(1)) for key in ("certified_in", "subspecialty_in") for x in [rx[key].search(text)] if x
+            collapse(x.group(1))
+            for key in ("certified_in", "subspecialty_in")
+            for x in [rx[key].search(text)]
+            if x
         ]
     m = rx["age_sex"].search(text)
     out["patient_age"] = int(m.group(1)) if m else None
@@ -276,7 +330,7 @@ def letter_fields(
     return out
 
 
-def ur_date(doc: Doc, text: str, bounds: "SentenceBounds | None" = None) -> str | None:
+def ur_date(doc: Doc, text: str, bounds: SentenceBounds | None = None) -> str | None:
     """Date of the utilization review decision named in the first case-summary sentence that
     names utilization review (letters without the header block's "UR Denial Date")."""
     summary = _section_span(doc, "case_summary")
@@ -285,7 +339,7 @@ def ur_date(doc: Doc, text: str, bounds: "SentenceBounds | None" = None) -> str 
     bounds = SentenceBounds(doc) if bounds is None else bounds
     for ur in _rules()["regex"]["ur_mention"].finditer(text, summary.start_char, summary.end_char):
         start, end = bounds.chars_of(ur.start())
-        after = re.match(rf"\s*\(\s*({DATE})\s*\)", text[ur.end():end])
+        after = re.match(rf"\s*\(\s*({DATE})\s*\)", text[ur.end() : end])
         d = after.group(1) if after else None
         if d is None:
             m = DATE_RE.search(text, start, end)
@@ -342,7 +396,7 @@ def _label_value(text: str, m: re.Match[str]) -> str:
     """A label's value (group 1), with the next line when the value breaks off there."""
     value = m.group(1).rstrip()
     if _rules()["regex"]["label_continues"].search(value):
-        nxt = re.match(r"[ \t]*\n[ \t\f]*([^\n]+)", text[m.end():])
+        nxt = re.match(r"[ \t]*\n[ \t\f]*([^\n]+)", text[m.end() :])
         if nxt:
             value = value + " " + nxt.group(1).strip()
     return value
@@ -358,7 +412,18 @@ def _check(rec: dict[str, Any]) -> list[str]:
     if neg is None:
         return []
     if rec["outcome"] == "upheld" and neg is False:
-        return [Warnings.W003.format(doc_id=rec["doc_id"], problem=f"item {rec['request_index']} is Upheld but its rationale concludes 'medically necessary'")]
+        return [
+            Warnings.W003.format(
+                doc_id=rec["doc_id"],
+                problem=f"item {rec['request_index']} is Upheld but its rationale concludes 'medically necessary'",
+            )
+        ]
     if rec["outcome"] == "overturned" and neg is True:
-        return [Warnings.W003.format(doc_id=rec["doc_id"], problem=f"item {rec['request_index']} is Overturned but its rationale concludes 'not medically necessary'")]
+        return [
+            Warnings.W003.format(
+                doc_id=rec["doc_id"],
+                problem=f"item {rec['request_index']} is Overturned but its rationale "
+                "concludes 'not medically necessary'",
+            )
+        ]
     return []

@@ -27,9 +27,17 @@ from ..errors import Errors, InputError
 LENIENT = ("guideline_document", "guideline_sections")
 MEDICATION_ONLY = ("frequency", "doses_per_day", "quantity")
 LETTER_FIELDS = (
-    "case_number", "date_assigned", "date_of_injury", "decision_date", "ur_date",
-    "application_received", "priority", "reviewer_states", "reviewer_specialties",
-    "patient_age", "patient_sex",
+    "case_number",
+    "date_assigned",
+    "date_of_injury",
+    "decision_date",
+    "ur_date",
+    "application_received",
+    "priority",
+    "reviewer_states",
+    "reviewer_specialties",
+    "patient_age",
+    "patient_sex",
 )
 
 
@@ -37,7 +45,9 @@ def read_gold_records(path: str | Path) -> list[dict[str, Any]]:
     """Read a gold records file (one letter a line, items under ``requests``)."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(Errors.E015.format(path=path, detail="no such file"), reason="not_found", path=str(path))
+        raise InputError(
+            Errors.E015.format(path=path, detail="no such file"), reason="not_found", path=str(path)
+        )
     rows = []
     with path.open(encoding="utf8") as f:
         for i, line in enumerate(f, start=1):
@@ -46,11 +56,21 @@ def read_gold_records(path: str | Path) -> list[dict[str, Any]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise InputError(Errors.E031.format(path=path, where=f"line {i}", problem=f"bad JSON ({e.msg})"),
-                                 reason="bad_gold", path=str(path)) from None
+                raise InputError(
+                    Errors.E031.format(path=path, where=f"line {i}", problem=f"bad JSON ({e.msg})"),
+                    reason="bad_gold",
+                    path=str(path),
+                ) from None
             if not isinstance(row, dict) or "id" not in row or "requests" not in row:
-                raise InputError(Errors.E031.format(path=path, where=f"line {i}", problem="not a gold records line (needs 'id' and 'requests')"),
-                                 reason="bad_gold", path=str(path))
+                raise InputError(
+                    Errors.E031.format(
+                        path=path,
+                        where=f"line {i}",
+                        problem="not a gold records line (needs 'id' and 'requests')",
+                    ),
+                    reason="bad_gold",
+                    path=str(path),
+                )
             rows.append(row)
     return rows
 
@@ -80,7 +100,11 @@ def _same(field: str, mine: Any, gold: Any) -> bool:
     if field in LENIENT and isinstance(mine, str) and isinstance(gold, str):
         a, b = mine.lower().rstrip("."), gold.lower().rstrip(".")
         return bool(a and b) and (a in b or b in a)
-    if isinstance(mine, (int, float)) and isinstance(gold, (int, float)) and not isinstance(mine, bool):
+    if (
+        isinstance(mine, (int, float))
+        and isinstance(gold, (int, float))
+        and not isinstance(mine, bool)
+    ):
         return abs(mine - gold) < 1e-6
     return bool(mine == gold)
 
@@ -95,7 +119,7 @@ def _align(mine: list[dict[str, Any]], gold: list[dict[str, Any]]) -> list[tuple
     sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for tag, i1, i2, j1, j2 in sm.get_opcodes():
         if tag in ("equal", "replace"):
-            pairs.extend(zip(range(i1, i2), range(j1, j2)))
+            pairs.extend(zip(range(i1, i2), range(j1, j2), strict=False))
     return pairs
 
 
@@ -114,9 +138,7 @@ def _diagnoses_counts(mine: Iterable[str], gold: Iterable[str]) -> tuple[int, in
     return tp, len(m), len(g)
 
 
-def score_records(
-    records: Iterable[dict[str, Any]], gold: list[dict[str, Any]]
-) -> dict[str, Any]:
+def score_records(records: Iterable[dict[str, Any]], gold: list[dict[str, Any]]) -> dict[str, Any]:
     """Field-by-field accuracy of records against gold letters.
 
     records (Iterable[dict]): records of the gold letters (``doc_id`` = the gold ``id``).
@@ -166,13 +188,22 @@ def score_records(
     rcl = tp / n_gold if n_gold else 0.0
     return {
         "letters": {"gold": len(gold), "with_records": letters_read},
-        "items": {"gold": n_items, "found": found, "outcome_right": outcome_right,
-                  "recall": found / n_items if n_items else 0.0,
-                  "outcome_accuracy": outcome_right / n_items if n_items else 0.0},
-        "fields": {f: {"right": right.get(f, 0), "n": n,
-                       "accuracy": right.get(f, 0) / n} for f, n in total.items()},
-        "diagnoses": {"precision": p, "recall": rcl,
-                      "f1": 2 * p * rcl / (p + rcl) if p + rcl else 0.0},
+        "items": {
+            "gold": n_items,
+            "found": found,
+            "outcome_right": outcome_right,
+            "recall": found / n_items if n_items else 0.0,
+            "outcome_accuracy": outcome_right / n_items if n_items else 0.0,
+        },
+        "fields": {
+            f: {"right": right.get(f, 0), "n": n, "accuracy": right.get(f, 0) / n}
+            for f, n in total.items()
+        },
+        "diagnoses": {
+            "precision": p,
+            "recall": rcl,
+            "f1": 2 * p * rcl / (p + rcl) if p + rcl else 0.0,
+        },
         "misses": misses,
     }
 
@@ -189,5 +220,7 @@ def format_record_scores(scores: dict[str, Any]) -> str:
     for field, s in scores["fields"].items():
         lines.append(f"{field:30} {s['right']:>6} {s['n']:>5} {s['accuracy']:>9.3f}")
     d = scores["diagnoses"]
-    lines.append(f"{'diagnoses (set, lenient)':30} P {d['precision']:.3f} R {d['recall']:.3f} F1 {d['f1']:.3f}")
+    lines.append(
+        f"{'diagnoses (set, lenient)':30} P {d['precision']:.3f} R {d['recall']:.3f} F1 {d['f1']:.3f}"
+    )
     return "\n".join(lines)

@@ -18,7 +18,9 @@ def _tables() -> dict[str, object]:
     rows = load_patterns("records")
     regex = {r["key"]: re.compile(r["value"]) for r in rows if r["kind"] == "regex"}
     return {
-        "doses": [(re.compile(r["key"]), float(r["value"])) for r in rows if r["kind"] == "doses_per_day"],
+        "doses": [
+            (re.compile(r["key"]), float(r["value"])) for r in rows if r["kind"] == "doses_per_day"
+        ],
         "words": {r["key"]: int(r["value"]) for r in rows if r["kind"] == "number_word"},
         "unit_mg": {r["key"]: float(r["value"]) for r in rows if r["kind"] == "unit_mg"},
         "every": regex["every_hours"],

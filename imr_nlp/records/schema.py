@@ -4,38 +4,108 @@
 (CSV, JSONL, Parquet) and ``to_dataframe`` take their columns from here.
 """
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 FIELDS = (
-    "doc_id", "source_path", "case_number", "layout", "request_index", "request_text",
-    "original_request", "authorized", "outcome", "drug", "generic", "drug_class",
-    "strength", "strength_mg", "quantity", "frequency", "doses_per_day", "category",
-    "claims_administrator_guideline", "imr_guideline", "guideline_source", "guideline_document",
-    "guideline_sections", "guideline_pages", "rationale", "necessity_negated", "decision_reasons",
-    "reviewer_states", "reviewer_specialties", "patient_age", "patient_sex", "date_of_injury",
-    "ur_date", "decision_date", "date_assigned", "application_received", "priority",
-    "diagnoses", "warnings",
+    "doc_id",
+    "source_path",
+    "case_number",
+    "layout",
+    "request_index",
+    "request_text",
+    "original_request",
+    "authorized",
+    "outcome",
+    "drug",
+    "generic",
+    "drug_class",
+    "strength",
+    "strength_mg",
+    "quantity",
+    "frequency",
+    "doses_per_day",
+    "category",
+    "claims_administrator_guideline",
+    "imr_guideline",
+    "guideline_source",
+    "guideline_document",
+    "guideline_sections",
+    "guideline_pages",
+    "rationale",
+    "necessity_negated",
+    "decision_reasons",
+    "reviewer_states",
+    "reviewer_specialties",
+    "patient_age",
+    "patient_sex",
+    "date_of_injury",
+    "ur_date",
+    "decision_date",
+    "date_assigned",
+    "application_received",
+    "priority",
+    "diagnoses",
+    "warnings",
 )
 # list-valued columns (list<string> in Parquet); date columns (ISO strings in records)
-LIST_FIELDS = ("decision_reasons", "reviewer_states", "reviewer_specialties", "diagnoses", "warnings")
-DATE_FIELDS = ("date_of_injury", "ur_date", "decision_date", "date_assigned", "application_received")
+LIST_FIELDS = (
+    "decision_reasons",
+    "reviewer_states",
+    "reviewer_specialties",
+    "diagnoses",
+    "warnings",
+)
+DATE_FIELDS = (
+    "date_of_injury",
+    "ur_date",
+    "decision_date",
+    "date_assigned",
+    "application_received",
+)
 LAYOUTS = ("numbered_2013", "issues_decisions", "decisions_documents", "unknown")
 
 # The vocabularies of records.md.
 DRUG_CLASSES = (
-    "opioid", "benzodiazepine", "muscle_relaxant", "nsaid", "anticonvulsant", "antidepressant",
-    "sedative_hypnotic", "proton_pump_inhibitor", "topical_analgesic", "antipsychotic",
-    "stimulant", "corticosteroid", "antihistamine", "triptan", "other",
+    "opioid",
+    "benzodiazepine",
+    "muscle_relaxant",
+    "nsaid",
+    "anticonvulsant",
+    "antidepressant",
+    "sedative_hypnotic",
+    "proton_pump_inhibitor",
+    "topical_analgesic",
+    "antipsychotic",
+    "stimulant",
+    "corticosteroid",
+    "antihistamine",
+    "triptan",
+    "other",
 )
 CATEGORIES = (
-    "pharmaceutical", "physical_medicine", "diagnostic_test", "surgery", "injection", "dme",
-    "evaluation_management", "psychology", "home_health", "other",
+    "pharmaceutical",
+    "physical_medicine",
+    "diagnostic_test",
+    "surgery",
+    "injection",
+    "dme",
+    "evaluation_management",
+    "psychology",
+    "home_health",
+    "other",
 )
 
 # nullable dtypes: a missing age stays <NA> instead of turning the column into floats.
 # quantity is a float: records.md keeps a non-whole amount ("106.32gm" -> 106.32).
-DTYPES = {"request_index": "Int64", "quantity": "Float64", "patient_age": "Int64",
-          "strength_mg": "Float64", "doses_per_day": "Float64", "necessity_negated": "boolean"}
+DTYPES = {
+    "request_index": "Int64",
+    "quantity": "Float64",
+    "patient_age": "Int64",
+    "strength_mg": "Float64",
+    "doses_per_day": "Float64",
+    "necessity_negated": "boolean",
+}
 # Columns that are never null in a table: a record is known by (doc_id, request_index).
 KEY_FIELDS = ("doc_id", "request_index")
 # The columns of the errors table written beside a records dataset.
@@ -53,7 +123,8 @@ def arrow_type(name: str):
     if name in DATE_FIELDS:
         return pa.date32()
     return {"Int64": pa.int64(), "Float64": pa.float64(), "boolean": pa.bool_()}.get(
-        DTYPES.get(name, ""), pa.string())
+        DTYPES.get(name, ""), pa.string()
+    )
 
 
 def arrow_schema(metadata: dict[str, str] | None = None):
@@ -78,8 +149,10 @@ def errors_arrow_schema(metadata: dict[str, str] | None = None):
     ``level`` is "error" (the letter gave no records) or "warning"."""
     import pyarrow as pa
 
-    return pa.schema([pa.field(n, pa.string(), nullable=n in ("doc_id", "source_path"))
-                      for n in ERROR_FIELDS], metadata=metadata)
+    return pa.schema(
+        [pa.field(n, pa.string(), nullable=n in ("doc_id", "source_path")) for n in ERROR_FIELDS],
+        metadata=metadata,
+    )
 
 
 def records_arrow_table(records: Iterable[dict[str, Any]], schema=None):

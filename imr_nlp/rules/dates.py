@@ -23,9 +23,11 @@ def _rows() -> tuple[dict[str, int], dict[str, str]]:
 
 _MONTHS, _SHAPES = _rows()
 MONTH = _SHAPES["month_name"]
-DATE = "(?:" + "|".join(
-    _SHAPES[k].replace("{month}", MONTH) for k in ("written", "slashed", "dashed")
-) + ")"
+DATE = (
+    "(?:"
+    + "|".join(_SHAPES[k].replace("{month}", MONTH) for k in ("written", "slashed", "dashed"))
+    + ")"
+)
 DATE_RE = re.compile(DATE)
 _WRITTEN = re.compile(r"([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})")
 _NUMERIC = re.compile(r"(\d{1,2})[/-](\d{1,2})[/-](\d{2,4})")

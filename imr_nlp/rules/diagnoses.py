@@ -28,7 +28,9 @@ NOT_AFTER_WINDOW = 40  # characters before a trigger or term searched for "no", 
 FINDING_WINDOW = 120  # characters before a named condition searched for finding words
 ENUM_WINDOW = 1500  # characters after an enumeration lead searched for its items
 ENUM_ITEM_WORDS = 6  # words of an enumerated item searched for its condition word
-MODIFIER_WORDS = 3  # an element of at most this many words without a condition word can modify the next
+MODIFIER_WORDS = (
+    3  # an element of at most this many words without a condition word can modify the next
+)
 STRONG_HEADLESS_WORDS = 12  # longer elements without a condition word end even a diagnosis list
 MAX_ELEMENT_CHARS = 120  # a longer list element is prose, not a condition
 
@@ -37,10 +39,11 @@ class DiagnosisLists:
     """Split the lists after diagnosis triggers into DIAGNOSIS spans.
 
     A trigger row with ``"prose": true`` (guideline prose, "recommended for X") also
-    drops the symptom words of ``prose_reject`` rows ("low back pain"). A trigger row with ``"strong": true`` ("diagnosed with", "the diagnoses are")
-    introduces a list of diagnoses: every element is kept unless a reject rule
-    matches. After any other trigger ("treatment for", "history of") an element
-    is kept only if one of its words is a condition word (a ``head``).
+    drops the symptom words of ``prose_reject`` rows ("low back pain"). A trigger row
+    with ``"strong": true`` ("diagnosed with", "the diagnoses are") introduces a list
+    of diagnoses: every element is kept unless a reject rule matches. After any other
+    trigger ("treatment for", "history of") an element is kept only if one of its
+    words is a condition word (a ``head``).
 
     Lists split at semicolons, and at commas and "and" only between whole
     conditions (annotation.md): an element without a condition word joins the
@@ -53,23 +56,43 @@ class DiagnosisLists:
     def __init__(self, rules: list[dict[str, Any]], *, max_list_chars: int = 800):
         self.rules = rules
         self.max_list_chars = max_list_chars
-        self._triggers = [(*_lowercase_rule(r["pattern"]), bool(r.get("strong")), bool(r.get("prose")))
-                          for r in rules if r["kind"] == "trigger"]
-        self._prose_rejects = [re.compile(r["pattern"]) for r in rules if r["kind"] == "prose_reject"]
+        self._triggers = [
+            (*_lowercase_rule(r["pattern"]), bool(r.get("strong")), bool(r.get("prose")))
+            for r in rules
+            if r["kind"] == "trigger"
+        ]
+        self._prose_rejects = [
+            re.compile(r["pattern"]) for r in rules if r["kind"] == "prose_reject"
+        ]
         self._heads = [re.compile(r["pattern"]) for r in rules if r["kind"] == "head"]
         self._rejects = [re.compile(r["pattern"]) for r in rules if r["kind"] == "reject"]
         self._trims = [re.compile(r["pattern"]) for r in rules if r["kind"] == "trim"]
         self._ends = [re.compile(r["pattern"]) for r in rules if r["kind"] == "list_end"]
-        self._qualifiers = [(re.compile(r["pattern"]), bool(r.get("not_before_and")))
-                            for r in rules if r["kind"] == "qualifier"]
-        self._headless_rejects = [re.compile(r["pattern"]) for r in rules if r["kind"] == "headless_reject"]
+        self._qualifiers = [
+            (re.compile(r["pattern"]), bool(r.get("not_before_and")))
+            for r in rules
+            if r["kind"] == "qualifier"
+        ]
+        self._headless_rejects = [
+            re.compile(r["pattern"]) for r in rules if r["kind"] == "headless_reject"
+        ]
         self._not_after = [re.compile(r["pattern"]) for r in rules if r["kind"] == "not_after"]
-        self._absent_after = [re.compile(r["pattern"]) for r in rules if r["kind"] == "absent_after"]
-        self._finding_before = [re.compile(r["pattern"]) for r in rules if r["kind"] == "finding_before"]
+        self._absent_after = [
+            re.compile(r["pattern"]) for r in rules if r["kind"] == "absent_after"
+        ]
+        self._finding_before = [
+            re.compile(r["pattern"]) for r in rules if r["kind"] == "finding_before"
+        ]
         self._lead_trims = [re.compile(r["pattern"]) for r in rules if r["kind"] == "lead_trim"]
-        self._clause_starts = [re.compile(r["pattern"]) for r in rules if r["kind"] == "clause_start"]
-        self._enum_leads = [re.compile(r["pattern"]) for r in rules if r["kind"] == "enumeration_lead"]
-        self._enum_items = [re.compile(r["pattern"]) for r in rules if r["kind"] == "enumeration_item"]
+        self._clause_starts = [
+            re.compile(r["pattern"]) for r in rules if r["kind"] == "clause_start"
+        ]
+        self._enum_leads = [
+            re.compile(r["pattern"]) for r in rules if r["kind"] == "enumeration_lead"
+        ]
+        self._enum_items = [
+            re.compile(r["pattern"]) for r in rules if r["kind"] == "enumeration_item"
+        ]
 
     def enumerated(self, text: str) -> list[tuple[int, int]]:
         """Conditions enumerated after a lead ("recommended for any of the following: (1) X ...
@@ -93,7 +116,7 @@ class DiagnosisLists:
     def _head_run(self, text: str, start: int) -> tuple[int, int] | None:
         end = None
         for i, w in enumerate(_WORD.finditer(text, start, start + 200)):
-            if i >= ENUM_ITEM_WORDS or re.search(r"[.,;:()]", text[start:w.start()]):
+            if i >= ENUM_ITEM_WORDS or re.search(r"[.,;:()]", text[start : w.start()]):
                 break
             if self.has_head(w.group()):
                 end = w.end()
@@ -122,8 +145,12 @@ class DiagnosisLists:
 
     def has_head(self, element: str) -> bool:
         """True if a word of the element (parts of "a/b" too) is a condition word."""
-        return any(h.match(w) for word in _WORD.findall(element) for w in word.split("/")
-                   for h in self._heads)
+        return any(
+            h.match(w)
+            for word in _WORD.findall(element)
+            for w in word.split("/")
+            for h in self._heads
+        )
 
     def is_rejected(self, element: str) -> bool:
         return any(r.search(element) for r in self._rejects)
@@ -198,7 +225,9 @@ class DiagnosisLists:
         merged: list[list[int]] = []  # [start, end, has_head]
         pending: int | None = None
         after_comma, prev_end = False, -1
-        in_clause = False  # inside a trailing clause a trim rule cut off ("affecting ankles and feet")
+        in_clause = (
+            False  # inside a trailing clause a trim rule cut off ("affecting ankles and feet")
+        )
         for s, e, sep, cut in pieces:
             if in_clause and not self.has_head(text[s:e]):
                 in_clause = sep == "and"
@@ -210,14 +239,26 @@ class DiagnosisLists:
             piece = text[s:e]
             if any(c.match(piece) for c in self._clause_starts):
                 break  # the list has ended: a clause starts
-            if (after_comma and merged and merged[-1][1] == prev_end and not self.has_head(piece)
-                    and any(q.match(piece) and not (nba and sep == "and") for q, nba in self._qualifiers)):
+            if (
+                after_comma
+                and merged
+                and merged[-1][1] == prev_end
+                and not self.has_head(piece)
+                and any(
+                    q.match(piece) and not (nba and sep == "and") for q, nba in self._qualifiers
+                )
+            ):
                 merged[-1][1] = e
             else:
                 head = self.has_head(piece)
                 words = _WORD.findall(piece)
                 short = len(words) <= MODIFIER_WORDS and "of" not in (w.lower() for w in words)
-                if not head and not cut and short and (sep == "and" or (sep == "," and len(words) == 1)):
+                if (
+                    not head
+                    and not cut
+                    and short
+                    and (sep == "and" or (sep == "," and len(words) == 1))
+                ):
                     pending = s if pending is None else pending
                     after_comma, prev_end = sep == ",", e
                     continue

@@ -17,8 +17,18 @@ from typing import Any
 from .structure import shipped
 
 NAME_LOOKBACK = 40  # characters before a name searched for the words that start it ("before" rows)
-PIECES = ("page", "topic", "not_topic_word", "page_numbers", "citation_end", "section", "chapter",
-          "citation_lead", "quoted_title", "document_done")  # one row each in guidelines.jsonl
+PIECES = (
+    "page",
+    "topic",
+    "not_topic_word",
+    "page_numbers",
+    "citation_end",
+    "section",
+    "chapter",
+    "citation_lead",
+    "quoted_title",
+    "document_done",
+)  # one row each in guidelines.jsonl
 
 
 class GuidelineFinder:
@@ -31,7 +41,9 @@ class GuidelineFinder:
         # for directly (joined into one alternation they would cost 20x more)
         self._name_rows = names
         self._names = [re.compile(r["pattern"]) for r in names]
-        self._before = [(re.compile(r["pattern"]), set(r["sources"])) for r in rules if r["kind"] == "before"]
+        self._before = [
+            (re.compile(r["pattern"]), set(r["sources"])) for r in rules if r["kind"] == "before"
+        ]
         piece = {r["kind"]: r["pattern"] for r in rules if r["kind"] in PIECES}
         page = piece["page"]
         topic = piece["topic"].replace("{not_topic_word}", piece["not_topic_word"])
@@ -47,15 +59,22 @@ class GuidelineFinder:
         ]
         self._clause = re.compile(r",?\s+(?:for|under)\s+" + topic)
         self._quoted = re.compile(piece["quoted_title"])
-        self._next_documents = [(re.compile(r["pattern"]), bool(r.get("requires_done")))
-                                for r in rules if r["kind"] == "next_document"]
+        self._next_documents = [
+            (re.compile(r["pattern"]), bool(r.get("requires_done")))
+            for r in rules
+            if r["kind"] == "next_document"
+        ]
         self._document_done = re.compile(piece["document_done"])
-        self._narrower = [(r["source"], r["pattern"]) for r in rules if r["kind"] == "narrower_source"]
+        self._narrower = [
+            (r["source"], r["pattern"]) for r in rules if r["kind"] == "narrower_source"
+        ]
 
     def names(self, text: str) -> list[tuple[int, int, str]]:
         """All guideline names, in text order, not overlapping."""
         found = sorted(
-            (m.start(), -m.end(), i) for i, regex in enumerate(self._names) for m in regex.finditer(text)
+            (m.start(), -m.end(), i)
+            for i, regex in enumerate(self._names)
+            for m in regex.finditer(text)
         )
         out: list[tuple[int, int, str]] = []
         joins = False
@@ -69,7 +88,7 @@ class GuidelineFinder:
                     b = regex.search(text, max(0, start - NAME_LOOKBACK), start)
                     if b:
                         start = b.start()
-            if joins and out and text[out[-1][1]:start].isspace():
+            if joins and out and text[out[-1][1] : start].isspace():
                 # "Non-MTUS Citation Official Disability Guidelines": one name, the second's source
                 start = out.pop()[0]
             out.append((start, end, source))
@@ -105,8 +124,11 @@ class GuidelineFinder:
         RETURNS (list[dict]): ``{"start", "end", "source", "pages"}`` in text order.
         """
         names = self.names(text)
-        bounds = [(s, e) for cat, s, e in (shipped().regions(text) if regions is None else regions)
-                  if cat != "decision_rationale"]
+        bounds = [
+            (s, e)
+            for cat, s, e in (shipped().regions(text) if regions is None else regions)
+            if cat != "decision_rationale"
+        ]
         names = sorted(names + self._unnamed_citations(text, bounds, names))
         spans: list[dict[str, Any]] = []
         used_until = -1
@@ -132,8 +154,14 @@ class GuidelineFinder:
                 for broad, narrow in self._narrower:
                     if part_source == broad and narrow in sources:
                         part_source = narrow
-                spans.append({"start": part_start, "end": end, "source": part_source,
-                              "pages": self.pages(text[part_start:end])})
+                spans.append(
+                    {
+                        "start": part_start,
+                        "end": end,
+                        "source": part_source,
+                        "pages": self.pages(text[part_start:end]),
+                    }
+                )
                 used_until = end
         return spans
 
@@ -143,8 +171,13 @@ class GuidelineFinder:
         has its year, chapter, sections or pages."""
         parts = []
         pos = start
-        splits = sorted(((m.start(), m.end(), done) for regex, done in self._next_documents
-                         for m in regex.finditer(text, start, end)))
+        splits = sorted(
+            (
+                (m.start(), m.end(), done)
+                for regex, done in self._next_documents
+                for m in regex.finditer(text, start, end)
+            )
+        )
         for s, e, requires_done in splits:
             if s <= pos or (requires_done and not self._document_done.search(text, pos, s)):
                 continue
@@ -163,7 +196,7 @@ class GuidelineFinder:
         for rs, re_ in regions:
             for m in self._lead.finditer(text, rs, re_):
                 start = m.end()
-                if not text[start:start + 1].isalnum():
+                if not text[start : start + 1].isalnum():
                     continue
                 stop = self._citation_end.search(text, start, re_)
                 stop_at = stop.start() if stop else re_

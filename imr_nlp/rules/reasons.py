@@ -8,7 +8,6 @@ count in the sentences where they apply (``classify``). Where they find nothing,
 text classifier (``train_model``, shipped in ``models/imr_reasons_textcat``) gives its codes.
 """
 
-
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,15 +23,24 @@ from ..patterns import load_patterns
 
 # The codes of shared/real/REASONS.md, in its order.
 CODES = (
-    "no_functional_benefit", "exceeds_guideline_limit", "not_recommended", "indication_not_met",
-    "conservative_care_first", "missing_information", "monitoring_not_documented",
-    "no_modification", "redundant", "depends_on_denied", "criteria_met", "other",
+    "no_functional_benefit",
+    "exceeds_guideline_limit",
+    "not_recommended",
+    "indication_not_met",
+    "conservative_care_first",
+    "missing_information",
+    "monitoring_not_documented",
+    "no_modification",
+    "redundant",
+    "depends_on_denied",
+    "criteria_met",
+    "other",
 )
 SPANS_KEY = "imr_reasons"
-MAX_REASONS = 3            # records.md: at most three codes an item
-MIN_SCORE = 1.0            # a code needs this much cue weight over the rationale to be given
-NEUTRAL_FACTOR = 0.75      # a sentence neither quoted nor applied counts at this share
-RUNNER_UP_FACTOR = 0.5     # in one sentence, a code whose cue is weaker than the sentence's strongest
+MAX_REASONS = 3  # records.md: at most three codes an item
+MIN_SCORE = 1.0  # a code needs this much cue weight over the rationale to be given
+NEUTRAL_FACTOR = 0.75  # a sentence neither quoted nor applied counts at this share
+RUNNER_UP_FACTOR = 0.5  # in one sentence, a code whose cue is weaker than the sentence's strongest
 #                            counts at this share (a sentence mostly makes one argument)
 # the code that argues for the request: on an upheld item a counterpoint (kept only when
 # nothing else was found), on an overturned item the deciding reason (REASONS.md)
@@ -40,16 +48,24 @@ FAVOURABLE = "criteria_met"
 SCOPES = ("applied", "neutral", "guideline")
 # the text classifier (scripts/build_reasons_model.py): codes it learns, how it is trained and used
 MODEL_NAME = "imr_reasons_textcat"
-MODEL_CODES = tuple(c for c in CODES if c not in ("criteria_met", "other"))  # criteria_met: from the outcome
+MODEL_CODES = tuple(
+    c for c in CODES if c not in ("criteria_met", "other")
+)  # criteria_met: from the outcome
 MODEL_EPOCHS = 20
-MODEL_HASH_ROWS = 1 << 14  # rows of the hashed bag-of-words table: 0.8 MB (spaCy's default 2**18: 11 MB)
+MODEL_HASH_ROWS = (
+    1 << 14
+)  # rows of the hashed bag-of-words table: 0.8 MB (spaCy's default 2**18: 11 MB)
 MODEL_BATCH = 8
 MODEL_DROPOUT = 0.2
-MODEL_ALONE = 0.5    # where the cues found nothing: the classifier's codes at this probability (else its top one)
+MODEL_ALONE = 0.5  # where the cues found nothing: the classifier's codes at this probability (else its top one)
 # the sentence markers of patterns/reasons.jsonl, highest precedence first, and the scope each gives:
 # "In this case ..." beats a quotation, which beats a mere mention of the patient
-MARKERS = (("applied_strong", "applied"), ("quote", "guideline"), ("applied", "applied"),
-           ("guideline", "guideline"))
+MARKERS = (
+    ("applied_strong", "applied"),
+    ("quote", "guideline"),
+    ("applied", "applied"),
+    ("guideline", "guideline"),
+)
 
 
 @dataclass
@@ -94,22 +110,37 @@ def compile_rules(rows: list[dict[str, Any]]) -> Rules:
     """Compile rows of ``patterns/reasons.jsonl`` (a pipeline's own copy, or the package's)."""
     splits = [r["pattern"] for r in rows if r["kind"] == "split"]
     cues = [
-        Cue(r["code"], _compile(r["pattern"]), float(r.get("weight", 1.0)),
+        Cue(
+            r["code"],
+            _compile(r["pattern"]),
+            float(r.get("weight", 1.0)),
             frozenset(r.get("scope", SCOPES)),
-            _compile(r["unless"]) if r.get("unless") else None, bool(r.get("generic", False)))
-        for r in rows if r["kind"] == "cue"
+            _compile(r["unless"]) if r.get("unless") else None,
+            bool(r.get("generic", False)),
+        )
+        for r in rows
+        if r["kind"] == "cue"
     ]
     unknown = sorted({c.code for c in cues} - set(CODES))
     if unknown:
         from ..errors import Errors, PatternFileError
 
-        raise PatternFileError(Errors.E002.format(path="reasons.jsonl", line="?",
-                                                  problem=f"unknown code(s) {unknown}"))
+        raise PatternFileError(
+            Errors.E002.format(path="reasons.jsonl", line="?", problem=f"unknown code(s) {unknown}")
+        )
     return Rules(
         split=re.compile("|".join(f"(?:{p})" for p in splits)),
-        scopes=[(scope, [_compile(r["pattern"]) for r in rows
-                         if r["kind"] == "scope" and r["scope"] == marker])
-                for marker, scope in MARKERS],
+        scopes=[
+            (
+                scope,
+                [
+                    _compile(r["pattern"])
+                    for r in rows
+                    if r["kind"] == "scope" and r["scope"] == marker
+                ],
+            )
+            for marker, scope in MARKERS
+        ],
         cues=cues,
     )
 
@@ -202,7 +233,9 @@ def scopes(text: str, r: Rules | None = None) -> list[str]:
 
 def argument_sentences(text: str) -> list[tuple[int, int]]:
     """The sentences of a rationale that are not a quoted guideline (what the classifier reads)."""
-    return [b for b, where in zip(sentences(text), scopes(text), strict=True) if where != "guideline"]
+    return [
+        b for b, where in zip(sentences(text), scopes(text), strict=True) if where != "guideline"
+    ]
 
 
 def model_text(text: str) -> str:
@@ -230,8 +263,9 @@ def combine(ranked: list[Reason], text: str, model: Any) -> list[Reason]:
     return out
 
 
-def train_model(texts: list[str], labels: list[list[str]], *, seed: int = 0,
-                epochs: int = MODEL_EPOCHS) -> "Language":
+def train_model(
+    texts: list[str], labels: list[list[str]], *, seed: int = 0, epochs: int = MODEL_EPOCHS
+) -> "Language":
     """Train the bag-of-words ``textcat_multilabel`` of decision reasons on rationales and their codes.
 
     texts (list[str]): rationales (``model_text`` is applied here). labels (list[list[str]]): their codes.
@@ -245,14 +279,27 @@ def train_model(texts: list[str], labels: list[list[str]], *, seed: int = 0,
 
     fix_random_seed(seed)
     nlp = spacy.blank("en")
-    tc: Any = nlp.add_pipe("textcat_multilabel", config={"model": {
-        "@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "ngram_size": 2,
-        "no_output_layer": False, "nO": None, "length": MODEL_HASH_ROWS}})
+    tc: Any = nlp.add_pipe(
+        "textcat_multilabel",
+        config={
+            "model": {
+                "@architectures": "spacy.TextCatBOW.v3",
+                "exclusive_classes": False,
+                "ngram_size": 2,
+                "no_output_layer": False,
+                "nO": None,
+                "length": MODEL_HASH_ROWS,
+            }
+        },
+    )
     for c in MODEL_CODES:
         tc.add_label(c)
-    examples = [Example.from_dict(nlp.make_doc(model_text(t)),
-                                  {"cats": {c: float(c in codes_) for c in MODEL_CODES}})
-                for t, codes_ in zip(texts, labels, strict=True)]
+    examples = [
+        Example.from_dict(
+            nlp.make_doc(model_text(t)), {"cats": {c: float(c in codes_) for c in MODEL_CODES}}
+        )
+        for t, codes_ in zip(texts, labels, strict=True)
+    ]
     optimizer = nlp.initialize(lambda: examples)
     rng = random.Random(seed)
     for _ in range(epochs):
@@ -291,6 +338,7 @@ def codes(text: str, outcome: str | None = None, model: Any = None) -> list[str]
 
 # ---- scoring (used by tests/test_reasons.py and scripts/evaluate_reasons.py) ----
 
+
 def score(pairs: Iterable[tuple[list[str], list[str]]]) -> dict[str, Any]:
     """Micro P/R/F1, per-code P/R/F1 and first-code accuracy of (predicted, gold) code lists.
 
@@ -314,8 +362,7 @@ def score(pairs: Iterable[tuple[list[str], list[str]]]) -> dict[str, Any]:
     def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
         p = tp / (tp + fp) if tp + fp else 0.0
         r = tp / (tp + fn) if tp + fn else 0.0
-        return {"p": p, "r": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
-                "support": tp + fn}
+        return {"p": p, "r": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "support": tp + fn}
 
     tot = {k: sum(v[k] for v in per.values()) for k in ("tp", "fp", "fn")}
     return {

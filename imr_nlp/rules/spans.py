@@ -1,7 +1,8 @@
 """Small helpers shared by the taggers: regex rules to character spans, trimming."""
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 _TRAIL = ".,;: \t\n\r\f"
 NOT_AFTER_WINDOW = 40  # characters before a match that a rule's ``not_after`` regex sees
@@ -33,7 +34,9 @@ def iter_matches(
             start, end = m.span(group)
             if start < 0:
                 continue
-            if not_after is not None and not_after.search(text, max(0, start - NOT_AFTER_WINDOW), start):
+            if not_after is not None and not_after.search(
+                text, max(0, start - NOT_AFTER_WINDOW), start
+            ):
                 continue
             start, end = trim(text, start, end)
             if end > start:

@@ -77,7 +77,9 @@ class Structure:
     def __post_init__(self) -> None:
         rows = self.rows
         by = lambda kind: [r for r in rows if r["kind"] == kind]  # noqa: E731
-        self.sections = [{"category": r["category"], "literal": r["literal"]} for r in by("section")]
+        self.sections = [
+            {"category": r["category"], "literal": r["literal"]} for r in by("section")
+        ]
         outcomes = by("outcome")
         self.outcome_of = {r["literal"]: r["outcome"] for r in outcomes}
         words = "|".join(re.escape(r["literal"]) for r in outcomes)
@@ -89,7 +91,9 @@ class Structure:
         self._header_end = re.compile(
             "(?:" + "|".join(r["pattern"] for r in by("header_end")) + r")[ \t\f]*$"
         )
-        self._inside = [re.compile(_any_space(r["pattern"]) + r"[ \t\f]*$") for r in by("modified_start")]
+        self._inside = [
+            re.compile(_any_space(r["pattern"]) + r"[ \t\f]*$") for r in by("modified_start")
+        ]
         # a header wraps anywhere: a space in these patterns stands for any run of whitespace
         self._modified = [re.compile(_any_space(r["pattern"]), re.DOTALL) for r in by("modified")]
         self._trailer = [re.compile(r["pattern"]) for r in by("header_trailer")]
@@ -108,20 +112,34 @@ class Structure:
         line = {r["part"]: re.compile(r["pattern"]) for r in by("guideline_line")}
         self._gl = line
         self._sources = [(r["source"], re.compile(r["pattern"])) for r in by("guideline_source")]
-        starts = [re.escape(r["literal"]) if "literal" in r else r["pattern"] for r in by("letter_start")]
-        self._letter_start = re.compile(r"(?m)^[ \t\f]*(?:" + "|".join(starts) + ")") if starts else None
+        starts = [
+            re.escape(r["literal"]) if "literal" in r else r["pattern"] for r in by("letter_start")
+        ]
+        self._letter_start = (
+            re.compile(r"(?m)^[ \t\f]*(?:" + "|".join(starts) + ")") if starts else None
+        )
         item_labels = ("claims_administrator_guideline", "imr_guideline", "decision_rationale")
-        labels = sorted({r["literal"] for r in self.sections if r["category"] in item_labels},
-                        key=len, reverse=True)
-        self._label_category = {r["literal"]: r["category"] for r in self.sections
-                                if r["category"] in item_labels}
+        labels = sorted(
+            {r["literal"] for r in self.sections if r["category"] in item_labels},
+            key=len,
+            reverse=True,
+        )
+        self._label_category = {
+            r["literal"]: r["category"] for r in self.sections if r["category"] in item_labels
+        }
         self._labels = re.compile(r"(?m)^[ \t\f]*(" + "|".join(map(re.escape, labels)) + ")")
-        decisions = sorted({r["literal"] for r in self.sections if r["category"] == "decisions"},
-                           key=len, reverse=True)
-        self._decisions = re.compile(r"(?m)^[ \t\f]*(?:" + "|".join(map(re.escape, decisions)) + ")")
+        decisions = sorted(
+            {r["literal"] for r in self.sections if r["category"] == "decisions"},
+            key=len,
+            reverse=True,
+        )
+        self._decisions = re.compile(
+            r"(?m)^[ \t\f]*(?:" + "|".join(map(re.escape, decisions)) + ")"
+        )
         self._layout_titles = [
             (r["layout"], re.compile(r"(?m)^[ \t\f]*" + re.escape(r["literal"])))
-            for r in rows if r["kind"] == "section" and r.get("layout")
+            for r in rows
+            if r["kind"] == "section" and r.get("layout")
         ]
 
     @classmethod
@@ -139,7 +157,9 @@ class Structure:
     def _decision_items(self, text: str) -> list[Item]:
         m = self._decisions.search(text)
         floor = m.end() if m else 0
-        heads: list[tuple[int, int, int, str, tuple[int, int]]] = []  # start, colon, end, outcome, word span
+        heads: list[
+            tuple[int, int, int, str, tuple[int, int]]
+        ] = []  # start, colon, end, outcome, word span
         for o in self._outcome_line.finditer(text, floor):
             word = (o.start("word"), o.end("word"))
             if o.group("colon"):
@@ -151,7 +171,7 @@ class Structure:
                 if o.group("head").strip():
                     continue  # the word inside prose, not a decision
                 # the word alone: the header ends with ":" on an earlier non-blank line
-                prev = text[floor:o.start()].rstrip()
+                prev = text[floor : o.start()].rstrip()
                 if not prev.endswith(":"):
                     continue
                 colon = floor + len(prev) - 1
@@ -172,7 +192,9 @@ class Structure:
         for rx in self._intro:
             m = rx.search(text, start, colon)
             if m:
-                self._intro_end = m.end() + len(text[m.end():colon]) - len(text[m.end():colon].lstrip())
+                self._intro_end = (
+                    m.end() + len(text[m.end() : colon]) - len(text[m.end() : colon].lstrip())
+                )
                 return True
         return False
 
@@ -211,8 +233,15 @@ class Structure:
             rx.search(s) for rx in self._intro
         )
 
-    def _item(self, text: str, start: int, colon: int, region: tuple[int, int],
-              outcome: str, word: tuple[int, int]) -> Item:
+    def _item(
+        self,
+        text: str,
+        start: int,
+        colon: int,
+        region: tuple[int, int],
+        outcome: str,
+        word: tuple[int, int],
+    ) -> Item:
         raw = text[start:colon]
         lead = len(raw) - len(raw.lstrip())
         start += lead
@@ -233,17 +262,27 @@ class Structure:
                 de = ds + t.start()
                 decided = text[ds:de]
         return Item(
-            request_text=collapse(decided), header=(ds, de), region=region, outcome=outcome,
-            outcome_span=word, original_request=original, authorized=authorized,
+            request_text=collapse(decided),
+            header=(ds, de),
+            region=region,
+            outcome=outcome,
+            outcome_span=word,
+            original_request=original,
+            authorized=authorized,
             full_header=(start, start + len(raw)),
         )
 
     def _numbered_items(self, text: str) -> list[Item]:
         if self._numbered is None:
             return []
-        numbered = [m for m in self._numbered.finditer(text)
-                    if "\n\n\n" not in m.group(2).replace(" ", "")]
-        details = {int(m.group(1)): m.start() for m in self._details.finditer(text)} if self._details else {}
+        numbered = [
+            m for m in self._numbered.finditer(text) if "\n\n\n" not in m.group(2).replace(" ", "")
+        ]
+        details = (
+            {int(m.group(1)): m.start() for m in self._details.finditer(text)}
+            if self._details
+            else {}
+        )
         starts = sorted(details.values())
         items = []
         for m in numbered:
@@ -254,11 +293,16 @@ class Structure:
                 end = later[0] if later else len(text)
             else:
                 start, end = m.end(), len(text)
-            items.append(Item(
-                request_text=collapse(m.group(2)), header=(m.start(2), m.end(2)),
-                region=(start, end), outcome="upheld" if m.group(3) else "overturned",
-                conclusion=(m.start(), m.end()), numbered=True,
-            ))
+            items.append(
+                Item(
+                    request_text=collapse(m.group(2)),
+                    header=(m.start(2), m.end(2)),
+                    region=(start, end),
+                    outcome="upheld" if m.group(3) else "overturned",
+                    conclusion=(m.start(), m.end()),
+                    numbered=True,
+                )
+            )
         return items
 
     # ------------------------------------------------------------- the letter
@@ -307,7 +351,11 @@ class Structure:
         matches = list(self._labels.finditer(text))
         out = []
         for i, m in enumerate(matches):
-            end = matches[i + 1].start() if i + 1 < len(matches) else min(len(text), m.end() + REGION_CAP)
+            end = (
+                matches[i + 1].start()
+                if i + 1 < len(matches)
+                else min(len(text), m.end() + REGION_CAP)
+            )
             out.append((self._label_category[m.group(1)], m.end(), end))
         return out
 
@@ -318,7 +366,7 @@ class Structure:
         starts: list[int] = []
         for m in self._letter_start.finditer(text):
             # a header block and the title after it start one letter, not two
-            if starts and not text[starts[-1]:m.start()].count("\n") > LETTER_HEADER_LINES:
+            if starts and not text[starts[-1] : m.start()].count("\n") > LETTER_HEADER_LINES:
                 continue
             starts.append(m.start())
         return starts
@@ -333,7 +381,9 @@ class Structure:
             ``matched``: whether the line follows the structure at all (cites or says it cites nothing).
         """
         out: dict[str, Any] = {
-            "guideline_source": None, "guideline_document": None, "guideline_sections": None,
+            "guideline_source": None,
+            "guideline_document": None,
+            "guideline_sections": None,
             "matched": False,
         }
         line = collapse(line)
@@ -347,34 +397,34 @@ class Structure:
         out["matched"] = True
         outside = "outside" in gl and gl["outside"].search(line) is not None
         ends = [m.start() for m in gl["citation"].finditer(line)][1:] + [len(line)]
-        first = line[cites[0]:ends[0]].strip()
+        first = line[cites[0] : ends[0]].strip()
         if outside or ("non_mtus" in gl and gl["non_mtus"].match(first)):
             m = gl["non_mtus"].match(first) if "non_mtus" in gl else None
-            doc = first[m.end():] if m else first
+            doc = first[m.end() :] if m else first
             doc = _strip_end(doc)
             out["guideline_document"] = doc or None
             out["guideline_source"] = self.source_of(doc) or "other" if doc else None
             return out
         sec = gl["sections"].search(first) if "sections" in gl else None
-        doc = first[:sec.start()] if sec else first
+        doc = first[: sec.start()] if sec else first
         named = doc  # the source is what the whole name says ("MTUS 2009: ACOEM ... Chapter 12")
         pages = gl["pages"].search(doc) if "pages" in gl else None
         if pages:
-            doc = doc[:pages.start()]
+            doc = doc[: pages.start()]
         sections = None
         if not sec and "document_end" in gl:
             end = gl["document_end"].search(doc)
-            if end and doc[end.end():].strip(" ,.;"):
-                sections = _strip_end(doc[end.end():]) or None
-                doc = doc[:end.end()]
+            if end and doc[end.end() :].strip(" ,.;"):
+                sections = _strip_end(doc[end.end() :]) or None
+                doc = doc[: end.end()]
         if sec:
-            sections = first[sec.end():]
+            sections = first[sec.end() :]
             nxt = gl["next_document"].search(sections) if "next_document" in gl else None
             if nxt:
-                sections = sections[:nxt.start()]
+                sections = sections[: nxt.start()]
             pg = gl["pages"].search(sections) if "pages" in gl else None
             if pg:
-                sections = sections[:pg.start()]
+                sections = sections[: pg.start()]
             sections = _strip_end(sections) or None
         doc = _strip_end(doc)
         out["guideline_document"] = doc or None

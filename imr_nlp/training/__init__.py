@@ -36,7 +36,20 @@ from .train import (
 )
 
 __all__ = [
-    "META_FILE", "TRAINED_NAME", "TRAIN_FORMATS", "Messages", "check_compatible", "choose_fill_labels",
-    "default_config_path", "fill_gaps", "leave_one_out", "load_trained", "load_trained_only",
-    "read_docs", "score_exact", "split_docs", "train", "train_on_docs",
+    "META_FILE",
+    "TRAINED_NAME",
+    "TRAIN_FORMATS",
+    "Messages",
+    "check_compatible",
+    "choose_fill_labels",
+    "default_config_path",
+    "fill_gaps",
+    "leave_one_out",
+    "load_trained",
+    "load_trained_only",
+    "read_docs",
+    "score_exact",
+    "split_docs",
+    "train",
+    "train_on_docs",
 ]

@@ -36,8 +36,6 @@ _PROBE = (
 )
 
 
-
-
 def load_trained_only(path: str | Path) -> Language:
     """The trained pipeline alone (tokenizer + ``ner``), for evaluation.
 
@@ -102,7 +100,7 @@ def load_trained(
         # Rebuilt through the config (not by setting the attribute) so that
         # nlp.to_disk() / spacy.load() keep the pooling.
         nlp.replace_pipe("imr_entities", factory, config=config)
-    later = PIPE_NAMES[PIPE_NAMES.index("imr_entities"):]
+    later = PIPE_NAMES[PIPE_NAMES.index("imr_entities") :]
     before = next((name for name in later if name in nlp.pipe_names), None)
     if before is None:
         nlp.add_pipe("ner", name=TRAINED_NAME, source=trained)
@@ -136,7 +134,6 @@ def check_compatible(nlp: Language, trained: Language, *, path: Any = None) -> b
         warn(Warnings.W041.format(path=path, labels=", ".join(unknown)))
         ok = False
     return ok
-
 
 
 def _one_line(e: BaseException) -> str:

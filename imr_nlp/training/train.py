@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("imr_nlp")
 
 TRAIN_FORMATS = ("prodigy", "label_studio", "doccano", "brat", "gold")
+
+
 class Messages(Errors, Warnings):
     """The codes of this module, from ``imr_nlp.errors`` (kept as a name for callers)."""
 
@@ -132,8 +134,15 @@ def train(
         )
     sources = {"paths": [str(p) for p in paths], "format": format}
     return train_on_docs(
-        docs, out_dir, dev_share=dev_share, seed=seed, max_steps=max_steps,
-        config_path=config_path, verbose=verbose, command=command, sources=sources,
+        docs,
+        out_dir,
+        dev_share=dev_share,
+        seed=seed,
+        max_steps=max_steps,
+        config_path=config_path,
+        verbose=verbose,
+        command=command,
+        sources=sources,
     )
 
 
@@ -205,12 +214,17 @@ def train_on_docs(
         "train_docs": [_doc_id(d, i) for i, d in enumerate(train_docs)],
         "dev_docs": [_doc_id(d, i) for i, d in enumerate(dev_docs)],
         "dev_is_train": dev_is_train,
-        "n_spans": {"train": sum(len(d.ents) for d in train_docs),
-                    "dev": sum(len(d.ents) for d in dev_docs)},
+        "n_spans": {
+            "train": sum(len(d.ents) for d in train_docs),
+            "dev": sum(len(d.ents) for d in dev_docs),
+        },
         "seed": seed,
         "max_steps": final["training"]["max_steps"],
-        "dev_scores": {k: performance[k] for k in ("ents_f", "ents_p", "ents_r", "ents_per_type")
-                       if k in performance},
+        "dev_scores": {
+            k: performance[k]
+            for k in ("ents_f", "ents_p", "ents_r", "ents_per_type")
+            if k in performance
+        },
         "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "command": command,
         "config": config_path.name,
@@ -243,8 +257,11 @@ def choose_fill_labels(model_dir: str | Path, dev_docs: Sequence[Doc]) -> dict[s
     t_scores = score_exact(list(trained.pipe(texts)), dev_docs)["per_label"]
     r_scores = score_exact(list(rules.pipe(texts)), dev_docs)["per_label"]
     labels = sorted(set(t_scores) | set(r_scores))
-    fill = [lab for lab in labels
-            if t_scores.get(lab, {}).get("f", 0.0) > r_scores.get(lab, {}).get("f", 0.0)]
+    fill = [
+        lab
+        for lab in labels
+        if t_scores.get(lab, {}).get("f", 0.0) > r_scores.get(lab, {}).get("f", 0.0)
+    ]
     return {
         "fill_labels": fill,
         "dev_label_f1": {
@@ -294,8 +311,13 @@ def leave_one_out(
             rest = [d for j, d in enumerate(docs) if j != i]
             t0 = time.perf_counter()
             model_dir = train_on_docs(
-                rest, Path(tmp) / f"fold{i}", dev_share=dev_share, seed=seed,
-                max_steps=max_steps, config_path=config_path, command="leave_one_out",
+                rest,
+                Path(tmp) / f"fold{i}",
+                dev_share=dev_share,
+                seed=seed,
+                max_steps=max_steps,
+                config_path=config_path,
+                command="leave_one_out",
             )
             seconds = time.perf_counter() - t0
             nlp = load_trained_only(model_dir)
@@ -303,13 +325,15 @@ def leave_one_out(
             preds.append(pred)
             scores = score_exact([pred], [held_out])
             meta = json.loads((model_dir / META_FILE).read_text(encoding="utf8"))
-            folds.append({
-                "held_out": _doc_id(held_out, i),
-                "train_docs": meta["train_docs"],
-                "dev_docs": meta["dev_docs"],
-                "training_seconds": round(seconds, 1),
-                **scores,
-            })
+            folds.append(
+                {
+                    "held_out": _doc_id(held_out, i),
+                    "train_docs": meta["train_docs"],
+                    "dev_docs": meta["dev_docs"],
+                    "training_seconds": round(seconds, 1),
+                    **scores,
+                }
+            )
             logger.info("leave-one-out %s: F1 %.3f", folds[-1]["held_out"], scores["f"])
     return {
         "folds": folds,
@@ -337,9 +361,9 @@ def _doc_id(doc: Doc, index: int) -> str:
 
 
 def _check_out_dir(out_dir: Path) -> None:
-    if out_dir.exists() and (not out_dir.is_dir() or (
-        any(out_dir.iterdir()) and not (out_dir / "config.cfg").is_file()
-    )):
+    if out_dir.exists() and (
+        not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / "config.cfg").is_file())
+    ):
         raise TrainingError(Messages.E042.format(path=out_dir))
 
 
