@@ -10,52 +10,37 @@ component that reads structure: sentences, sections, entities and records.
 of each disputed item) and ``regions`` (guideline lines and rationales).
 """
 
-from pathlib import Path
 from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import ensure_path
 
 from ..extensions import register
 from ..factories import imr_factory
-from ..patterns import load_patterns, read_jsonl, write_jsonl
+from ..patterns import load_patterns
 from ..rules.structure import Structure, shipped
+from ._rules import RuleFiles
 
-FILE = "structure.jsonl"
 
-
-class LetterStructure:
+class LetterStructure(RuleFiles):
     """Find the letter's items, header block and labelled regions."""
+
+    rule_files = ("structure",)
 
     def __init__(self, nlp: Language, name: str = "imr_structure"):
         register()
         self.name = name
-        self.structure = Structure(load_patterns("structure"))
+        # read at once: the components that read structure take it from here when built
+        self.set_rules(load_patterns("structure"))
 
-    def initialize(
-        self,
-        get_examples: Any = None,
-        *,
-        nlp: Language | None = None,
-        rules_path: str | Path | None = None,
-    ) -> None:
-        """Take the structure from ``rules_path`` (a file like ``patterns/structure.jsonl``,
-        ``[initialize.components.imr_structure] rules_path`` in a config); None keeps the
-        package's own. The components that read structure take it from here."""
-        if rules_path is not None:
-            self.structure = Structure(read_jsonl(rules_path, required=("kind",)))
+    def set_rules(self, rules: list[dict[str, Any]]) -> None:
+        """Compile the rows of a structure file (``patterns/structure.jsonl``)."""
+        self.rules = rules
+        self.structure = Structure(rules)
 
     def __call__(self, doc: Doc) -> Doc:
         doc._.imr_structure = analyse(self.structure, doc.text)
         return doc
-
-    def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
-        write_jsonl(ensure_path(path) / FILE, self.structure.rows)
-
-    def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> "LetterStructure":
-        self.structure = Structure(read_jsonl(ensure_path(path) / FILE, required=("kind",)))
-        return self
 
 
 def analyse(structure: Structure, text: str) -> dict[str, Any]:
