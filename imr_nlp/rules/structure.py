@@ -177,9 +177,7 @@ class Structure:
                 colon = floor + len(prev) - 1
                 first = text.rfind("\n", floor, colon) + 1
             lo = max(heads[-1][2] if heads else floor, floor)
-            start = self._header_start(text, first, lo)
-            if self._intro_ends_at(text, start, colon):
-                start = self._intro_end
+            start = self._after_intro(text, self._header_start(text, first, lo), colon)
             heads.append((start, colon, o.end(), self.outcome_of[o.group("word")], word))
         items = []
         for i, (start, colon, end, outcome, word) in enumerate(heads):
@@ -187,16 +185,15 @@ class Structure:
             items.append(self._item(text, start, colon, (end, nxt), outcome, word))
         return items
 
-    def _intro_ends_at(self, text: str, start: int, colon: int) -> bool:
-        """Whether the decisions intro sentence sits inside [start, colon) (a glued first line)."""
+    def _after_intro(self, text: str, start: int, colon: int) -> int:
+        """``start``, or where the header begins after the decisions intro sentence when that
+        sentence sits inside [start, colon) (a first item glued to the intro line)."""
         for rx in self._intro:
             m = rx.search(text, start, colon)
             if m:
-                self._intro_end = (
-                    m.end() + len(text[m.end() : colon]) - len(text[m.end() : colon].lstrip())
-                )
-                return True
-        return False
+                rest = text[m.end() : colon]
+                return m.end() + len(rest) - len(rest.lstrip())
+        return start
 
     def _header_start(self, text: str, first: int, lo: int) -> int:
         """Start of a header whose last line starts at ``first``: earlier lines belong to it
